@@ -1,0 +1,114 @@
+"""The extractive answerer: choose whole stored sentences that answer, and cite them.
+
+Candidates are the sentences and list items of the top fused passages. Each is scored against
+the question from three signals, all cheap at query time because sentence vectors were computed
+at index time:
+
+    score = w_cos * cos(question, sentence) + w_lex * overlap + w_rank / passage_rank
+
+``overlap`` is the share of the question's content tokens (BM25 tokenizer: stems, clinical
+compounds) found in the sentence. The best candidate's score is the raw confidence; below
+``threshold`` qa abstains rather than quote something weakly related. Further sentences join only
+if they score within ``keep_ratio`` of the best and are not near-duplicates of a chosen one.
+
+Sentences are never trimmed: a citation is always ``doc.text[start:end]`` of a whole unit, so a
+negation, dose or condition in it cannot be lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.bm25 import tokenize
+from qa.store import IndexData
+from qa.types import section_label, Citation, Hit
+
+
+@dataclass(frozen=True)
+class AnswerParams:
+    w_cos: float = 0.6
+    w_lex: float = 0.3
+    w_rank: float = 0.1
+    passages: int = 5  # candidates come from this many top passages
+    keep_ratio: float = 0.75
+    duplicate_cos: float = 0.92
+
+    def __post_init__(self):
+        if min(self.w_cos, self.w_lex, self.w_rank) < 0:
+            raise ValueError("answer weights must be >= 0")
+        if self.passages < 1 or not 0 < self.keep_ratio <= 1:
+            raise ValueError("passages must be >= 1 and keep_ratio in (0, 1]")
+
+
+@dataclass(frozen=True)
+class Scored:
+    sentence: int
+    score: float
+    passage_rank: int
+
+
+def candidates(data: IndexData, hits: list[Hit], n_passages: int) -> list[tuple[int, int]]:
+    """(sentence row, passage rank) for the sentences of the top passages, first occurrence wins."""
+    seen, out = set(), []
+    for rank, h in enumerate(hits[:n_passages], start=1):
+        c = data.chunks[h.chunk]
+        for s in range(c.sent_lo, c.sent_hi):
+            if s not in seen:
+                seen.add(s)
+                out.append((s, rank))
+    return out
+
+
+def score_sentences(data: IndexData, question: str, q_vec: np.ndarray | None, hits: list[Hit],
+                    p: AnswerParams) -> list[Scored]:
+    cands = candidates(data, hits, p.passages)
+    if not cands:
+        return []
+    q_tokens = set(tokenize(question))
+    rows = np.array([s for s, _ in cands])
+    cos = data.sentence_vectors[rows] @ q_vec if q_vec is not None else np.zeros(len(rows), dtype=np.float32)
+    w_cos = p.w_cos if q_vec is not None else 0.0
+    out = []
+    for (s, rank), c in zip(cands, cos.tolist()):
+        overlap = len(q_tokens & set(tokenize(data.sentence_text(s)))) / len(q_tokens) if q_tokens else 0.0
+        out.append(Scored(s, w_cos * c + p.w_lex * overlap + p.w_rank / rank, rank))
+    out.sort(key=lambda x: (-x.score, x.sentence))
+    return out
+
+
+def select(data: IndexData, scored: list[Scored], max_sentences: int, p: AnswerParams) -> list[Scored]:
+    if not scored or max_sentences < 1:
+        return []
+    best, chosen = scored[0].score, [scored[0]]
+    texts = {data.sentence_text(scored[0].sentence).strip().lower()}
+    for cand in scored[1:]:
+        if len(chosen) >= max_sentences or cand.score < p.keep_ratio * best:
+            break
+        text = data.sentence_text(cand.sentence).strip().lower()
+        vec = data.sentence_vectors[cand.sentence]
+        if text in texts or any(float(vec @ data.sentence_vectors[c.sentence]) > p.duplicate_cos for c in chosen):
+            continue
+        chosen.append(cand)
+        texts.add(text)
+    # readable order: documents in order of their best sentence, text order within a document
+    doc_rank: dict[int, int] = {}
+    for c in chosen:
+        doc_rank.setdefault(int(data.sentences[c.sentence][0]), len(doc_rank))
+    return sorted(chosen, key=lambda c: (doc_rank[int(data.sentences[c.sentence][0])], int(data.sentences[c.sentence][1])))
+
+
+def citation(data: IndexData, n: int, sc: Scored) -> Citation:
+    d_row, start, end, c_row = (int(x) for x in data.sentences[sc.sentence])
+    doc, ch = data.docs[d_row], data.chunks[c_row]
+    return Citation(
+        id=n, doc_id=doc.doc_id, title=doc.title, section=section_label(doc.title, ch.section),
+        page=doc.page_at(start), date=doc.date, url=doc.url, text=doc.text[start:end],
+        start=start, end=end, score=round(sc.score, 4),
+    )
+
+
+def compose(citations: list[Citation]) -> str:
+    """'Sentence one. [1] Sentence two. [2]': the sentences verbatim, each with its number."""
+    return " ".join(f"{c.text} [{c.id}]" for c in citations)

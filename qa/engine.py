@@ -1,0 +1,161 @@
+"""The query path: encode once, BM25 and FAISS, fuse, score precomputed sentence vectors, cite.
+
+`Engine` is what the CLI, the API and the eval harness share. It is safe to call from many
+threads: the index is read-only after loading and the embedder serialises its own forward passes.
+
+Modes: ``hybrid`` (RRF, the default), ``hybrid-weighted``, ``bm25``, ``dense``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa import answer as ans
+from qa import fuse
+from qa.bm25 import tokenize
+from qa.calibration import Calibration, load_calibration
+from qa.normalize import expand_question
+from qa.embed import Embedder, load_embedder
+from qa.store import IndexData, load_index
+from qa.types import section_label, Answer, Document, Filters, Hit, Passage
+
+MODES = ("hybrid", "hybrid-weighted", "bm25", "dense")
+MAX_QUESTION_CHARS = 2000  # embedder sees ~256 word pieces anyway; BM25 beyond this is noise
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked (empty, or nothing but punctuation)."""
+
+
+@dataclass(frozen=True)
+class RetrievalParams:
+    depth: int = 50  # candidates taken from each leg before fusion
+    rrf_k: int = 60
+    alpha: float = 0.5  # dense weight in hybrid-weighted
+
+    def __post_init__(self):
+        if self.depth < 1 or self.rrf_k < 1 or not 0 <= self.alpha <= 1:
+            raise ValueError("retrieval needs depth >= 1, rrf_k >= 1 and 0 <= alpha <= 1")
+
+
+class Engine:
+    def __init__(self, data: IndexData, embedder: Embedder, calibration: Calibration | None = None,
+                 retrieval: RetrievalParams = RetrievalParams(), answer: ans.AnswerParams = ans.AnswerParams(),
+                 mode: str = "hybrid"):
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+        self.data, self.embedder = data, embedder
+        self.calibration = calibration or load_calibration()
+        self.retrieval, self.answer_params, self.mode = retrieval, answer, mode
+        self.doc_rows = {d.doc_id: i for i, d in enumerate(data.docs)}
+        self._chunk_doc = np.array([c.doc for c in data.chunks], dtype=np.int64)
+        self.data.bm25.search(["warmup"], 1)  # compiles the numba scorer now, not on the first question
+
+    @classmethod
+    def load(cls, index_dir: Path, embedder: Embedder | None = None, **kw) -> Engine:
+        from qa.store import read_manifest
+
+        manifest = read_manifest(Path(index_dir))
+        embedder = embedder or load_embedder(manifest["model"])
+        data = load_index(Path(index_dir), expect_model=embedder.name, expect_dim=embedder.dim)
+        return cls(data, embedder, **kw)
+
+    @property
+    def index_id(self) -> str:
+        return self.data.index_id
+
+    def document(self, doc_id: str) -> Document | None:
+        row = self.doc_rows.get(doc_id)
+        return None if row is None else self.data.docs[row]
+
+    # -- retrieval ---------------------------------------------------------------------------
+
+    def _allowed(self, filters: Filters | None) -> np.ndarray | None:
+        if not filters:
+            return None
+        docs = {i for i, d in enumerate(self.data.docs)
+                if (not filters.doc_ids or d.doc_id in filters.doc_ids)
+                and (not filters.sources or d.source in filters.sources)}
+        return np.flatnonzero(np.isin(self._chunk_doc, list(docs)))
+
+    def retrieve(self, question: str, q_vec: np.ndarray | None, mode: str, k: int,
+                 filters: Filters | None = None, timings: dict | None = None) -> list[Hit]:
+        timings = timings if timings is not None else {}
+        allowed = self._allowed(filters)
+        depth = max(self.retrieval.depth, k)
+        b_rows = b_scores = d_rows = d_scores = np.zeros(0)
+        t = time.perf_counter()
+        if mode != "dense" or q_vec is None:
+            mask = None
+            if allowed is not None:
+                mask = np.zeros(len(self.data.chunks), dtype=np.float32)
+                mask[allowed] = 1.0
+            b_rows, b_scores = self.data.bm25.search(tokenize(question), depth, mask)
+        timings["bm25"] = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        if mode != "bm25" and q_vec is not None:
+            d_rows, d_scores = self.data.vectors.search(q_vec, depth, allowed)
+        timings["dense"] = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        if q_vec is None or mode == "bm25":
+            hits = fuse.single(b_rows.tolist(), b_scores.tolist(), "bm25")
+        elif mode == "dense":
+            hits = fuse.single(d_rows.tolist(), d_scores.tolist(), "dense")
+        elif mode == "hybrid-weighted":
+            hits = fuse.weighted(b_rows.tolist(), b_scores.tolist(), d_rows.tolist(), d_scores.tolist(),
+                                 self.retrieval.alpha)
+        else:
+            hits = fuse.rrf(b_rows.tolist(), d_rows.tolist(), self.retrieval.rrf_k)
+        timings["fuse"] = (time.perf_counter() - t) * 1000
+        return hits[:depth]
+
+    def encode(self, question: str) -> np.ndarray:
+        return self.embedder.embed_query(question)
+
+    # -- answering ---------------------------------------------------------------------------
+
+    def ask(self, question: str, top_k: int = 5, max_sentences: int = 3, filters: Filters | None = None,
+            mode: str | None = None, q_vec: np.ndarray | None = None) -> Answer:
+        mode = mode or self.mode
+        if mode not in MODES:
+            raise QuestionError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+        q = " ".join(str(question).split())[:MAX_QUESTION_CHARS]
+        if not any(ch.isalnum() for ch in q):
+            raise QuestionError("the question is empty; type a clinical question")
+        q = expand_question(q)
+        t0 = time.perf_counter()
+        timings: dict[str, float] = {"embed": 0.0}
+        degraded = False
+        if q_vec is None and mode != "bm25":
+            try:
+                q_vec = self.encode(q)
+            except Exception:  # a failing embedder must not take the service down: BM25 still answers
+                q_vec, degraded = None, True
+            timings["embed"] = (time.perf_counter() - t0) * 1000
+        hits = self.retrieve(q, q_vec, mode, top_k, filters, timings)
+        t = time.perf_counter()
+        scored = ans.score_sentences(self.data, q, q_vec, hits, self.answer_params)
+        raw = scored[0].score if scored else 0.0
+        abstained = raw < self.calibration.threshold
+        chosen = [] if abstained else ans.select(self.data, scored, max_sentences, self.answer_params)
+        citations = [ans.citation(self.data, i, s) for i, s in enumerate(chosen, start=1)]
+        timings["answer"] = (time.perf_counter() - t) * 1000
+        timings["total"] = (time.perf_counter() - t0) * 1000
+        return Answer(
+            question=str(question), answer=ans.compose(citations), abstained=abstained,
+            confidence=self.calibration.confidence(raw), raw_score=round(raw, 4),
+            citations=tuple(citations), passages=tuple(self._passage(h) for h in hits[:top_k]),
+            index_id=self.index_id, mode=mode, degraded=degraded,
+            timings_ms={k: round(v, 3) for k, v in timings.items()},
+        )
+
+    def _passage(self, h: Hit) -> Passage:
+        c = self.data.chunks[h.chunk]
+        doc = self.data.docs[c.doc]
+        return Passage(doc_id=doc.doc_id, chunk_id=c.chunk_id, title=doc.title, section=section_label(doc.title, c.section),
+                       text=doc.text[c.start:c.end], start=c.start, end=c.end, score=round(h.score, 6),
+                       bm25_rank=h.bm25_rank, dense_rank=h.dense_rank)

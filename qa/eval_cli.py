@@ -1,0 +1,1 @@
+"""`qa eval`: registered on the main app (see qa/eval/)."""

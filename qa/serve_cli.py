@@ -1,0 +1,1 @@
+"""`qa serve`: registered on the main app (see qa/api.py)."""

@@ -1,0 +1,162 @@
+"""The values that flow between pipeline stages.
+
+Every span is a pair of character offsets into `Document.text`, the NFKC-normalised
+text that the index stores, so that for any `Chunk` or `Sentence` ``s``::
+
+    doc.text[s.start:s.end] == s.text(doc)
+
+Dataclasses are frozen: stages hand values on, they never edit them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SECTION_SEP = " › "
+
+
+def section_label(title: str, path: tuple[str, ...]) -> str:
+    """'Induction › Standard', without a leading heading that only repeats the title."""
+    if path and path[0] == title:
+        path = path[1:]
+    return SECTION_SEP.join(path)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading's span of the document: from its first body character to the next heading."""
+
+    start: int
+    end: int
+    path: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Document:
+    doc_id: str
+    text: str
+    title: str = ""
+    source: str = ""
+    date: str | None = None
+    url: str | None = None
+    # (start, end, page number) spans, for PDFs; empty otherwise
+    pages: tuple[tuple[int, int, int], ...] = ()
+    sections: tuple[Section, ...] = ()
+
+    def page_at(self, offset: int) -> int | None:
+        for start, end, page in self.pages:
+            if start <= offset < end:
+                return page
+        return None
+
+    def meta(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("text")
+        d["sections"] = [[s.start, s.end, list(s.path)] for s in self.sections]
+        d["pages"] = [list(p) for p in self.pages]
+        return d
+
+
+@dataclass(frozen=True)
+class Block:
+    """A paragraph, list item or heading line, as found by the parser."""
+
+    start: int
+    end: int
+    kind: str  # "para" | "item" | "heading"
+    section: tuple[str, ...]
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """The unit of answers: one sentence, or one whole list item."""
+
+    doc: int  # row of the document in the index
+    start: int
+    end: int
+    chunk: int  # first chunk that holds it
+
+
+@dataclass(frozen=True)
+class Chunk:
+    chunk_id: str
+    doc: int
+    start: int
+    end: int
+    section: tuple[str, ...]
+    page: int | None
+    sent_lo: int  # sentences [sent_lo, sent_hi) of the index lie in this chunk
+    sent_hi: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved chunk, with where each retriever ranked it (1-based; None = not retrieved)."""
+
+    chunk: int
+    score: float
+    bm25_rank: int | None = None
+    dense_rank: int | None = None
+
+
+@dataclass(frozen=True)
+class Filters:
+    doc_ids: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.doc_ids or self.sources)
+
+
+@dataclass(frozen=True)
+class Citation:
+    id: int
+    doc_id: str
+    title: str
+    section: str
+    page: int | None
+    date: str | None
+    url: str | None
+    text: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Passage:
+    doc_id: str
+    chunk_id: str
+    title: str
+    section: str
+    text: str
+    start: int
+    end: int
+    score: float
+    bm25_rank: int | None
+    dense_rank: int | None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The answer contract: `to_dict()` is what `qa ask --json` and `POST /v1/ask` return."""
+
+    question: str
+    answer: str
+    abstained: bool
+    confidence: float
+    raw_score: float
+    citations: tuple[Citation, ...]
+    passages: tuple[Passage, ...]
+    index_id: str
+    mode: str
+    degraded: bool = False
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["citations"] = [asdict(c) for c in self.citations]
+        d["passages"] = [asdict(p) for p in self.passages]
+        return d

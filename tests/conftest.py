@@ -1,0 +1,77 @@
+"""Shared fixtures. Logic tests use `FakeEmbedder`; tests marked `slow` use the real model."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.embed import Embedder
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+SHARED = ROOT.parent / "shared"
+
+
+class FakeEmbedder(Embedder):
+    """Deterministic bag-of-words hashing: texts sharing words get similar vectors. No model."""
+
+    name = "fake-hash-64"
+    dim = 64
+
+    def embed_batch(self, texts):
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, t in enumerate(texts):
+            for w in re.findall(r"\w+", t.lower()):
+                h = int.from_bytes(hashlib.md5(w.encode()).digest()[:4], "little")
+                out[i, h % self.dim] += 1.0 if (h >> 8) & 1 else -1.0
+            if not out[i].any():
+                out[i, 0] = 1.0
+        return out
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    from qa.embed import load_embedder
+
+    return load_embedder()
+
+
+@pytest.fixture(scope="session")
+def bundled_index(tmp_path_factory, real_embedder) -> Path:
+    """The bundled corpus indexed once with the real model, for read-only tests."""
+    from qa.build import build_index
+
+    out = tmp_path_factory.mktemp("idx") / "default"
+    build_index(CORPUS, out, real_embedder)
+    return out
+
+
+@pytest.fixture(scope="session")
+def engine(bundled_index, real_embedder):
+    from qa.engine import Engine
+
+    return Engine.load(bundled_index, real_embedder)
+
+
+@pytest.fixture
+def corpus_copy(tmp_path) -> Path:
+    dst = tmp_path / "corpus"
+    shutil.copytree(CORPUS, dst)
+    return dst
+
+
+def shared_suite(name: str) -> Path:
+    path = SHARED / "data" / name
+    if not path.exists():
+        pytest.skip(f"../shared/data/{name} is not available")
+    return path

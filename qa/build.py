@@ -19,7 +19,7 @@ import numpy as np
 
 from qa.bm25 import BM25Index, BM25Params, tokenize
 from qa.chunk import ChunkParams, chunk
-from qa.corpus import Skipped, read_corpus
+from qa.corpus import CorpusError, Skipped, read_corpus
 from qa.embed import Embedder
 from qa.store import IndexData, IndexError_, load_index, write_index
 from qa.types import SECTION_SEP, Chunk, Document, section_label
@@ -52,6 +52,11 @@ def chunk_embed_text(doc: Document, c: Chunk, text: str) -> str:
 
 def _key(model: str, text: str) -> bytes:
     return hashlib.sha256(f"{model}\x00{text}".encode()).digest()[:16]
+
+
+def _key_array(keys: list[bytes]) -> np.ndarray:
+    # uint8 rows, not numpy "S16": S-strings drop trailing NUL bytes, which corrupts some digests
+    return np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 16)
 
 
 def _versions() -> dict[str, str]:
@@ -92,8 +97,8 @@ class _Reuse:
             return
         chunk_vecs = previous.vectors.index.reconstruct_n(0, previous.vectors.size)
         for keys, vecs in ((previous.chunk_keys, chunk_vecs), (previous.sentence_keys, previous.sentence_vectors)):
-            for k, v in zip(keys.tolist(), vecs):
-                self.table[k] = v
+            for k, v in zip(keys, vecs):
+                self.table[k.tobytes()] = v
 
     def vectors(self, embedder: Embedder, texts: list[str], keys: list[bytes], tick) -> tuple[np.ndarray, int]:
         out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
@@ -138,6 +143,8 @@ def build_index(corpus: Path, out: Path, embedder: Embedder, chunk_params: Chunk
     docs = docs if docs is not None else read_corpus(Path(corpus), on_skip=skipped)
     lap("read")
     chunks, sentences = _split(docs, chunk_params)
+    if not chunks:
+        raise CorpusError(f"nothing to index in {corpus}: the documents hold no sentences")
     lap("chunk")
     chunk_texts = [chunk_embed_text(docs[c.doc], c, docs[c.doc].text[c.start:c.end]) for c in chunks]
     sent_texts = [docs[d].text[s:e] for d, s, e, _ in sentences.tolist()]
@@ -166,8 +173,8 @@ def build_index(corpus: Path, out: Path, embedder: Embedder, chunk_params: Chunk
     vectors = VectorIndex.build(chunk_vecs)
     lap("faiss")
 
-    data = IndexData(docs, chunks, sentences, sent_vecs, np.array(sent_keys, dtype="S16"),
-                     np.array(chunk_keys, dtype="S16"), vectors, bm25)
+    data = IndexData(docs, chunks, sentences, sent_vecs, _key_array(sent_keys), _key_array(chunk_keys),
+                     vectors, bm25)
     manifest = {
         "model": embedder.name,
         "dim": embedder.dim,

@@ -7,8 +7,8 @@ Layout (every file listed with its sha256 in ``manifest.json``, which is written
     chunks.jsonl         one chunk a line: id, document row, offsets, section, page, sentence range
     sentences.npy        int64 (n, 4): document row, start, end, first chunk
     sentence_vectors.npy float32 (n, dim), unit length
-    sentence_keys.npy    S16: content hash of each sentence's embedded text (vector reuse)
-    chunk_keys.npy       S16: the same for chunks (their vectors live in dense.faiss)
+    sentence_keys.npy    uint8 (n, 16): content hash of each sentence's embedded text (vector reuse)
+    chunk_keys.npy       uint8 (n, 16): the same for chunks (their vectors live in dense.faiss)
     dense.faiss          FAISS inner-product index over chunk vectors
     bm25/                the bm25s index (json + npy, saved with allow_pickle=False)
 
@@ -120,8 +120,8 @@ def _write_files(folder: Path, data: IndexData) -> None:
     _write_jsonl(folder / "chunks.jsonl", (_chunk_row(c) for c in data.chunks))
     np.save(folder / "sentences.npy", data.sentences.astype(np.int64), allow_pickle=False)
     np.save(folder / "sentence_vectors.npy", data.sentence_vectors.astype(np.float32), allow_pickle=False)
-    np.save(folder / "sentence_keys.npy", data.sentence_keys.astype("S16"), allow_pickle=False)
-    np.save(folder / "chunk_keys.npy", data.chunk_keys.astype("S16"), allow_pickle=False)
+    np.save(folder / "sentence_keys.npy", data.sentence_keys.astype(np.uint8), allow_pickle=False)
+    np.save(folder / "chunk_keys.npy", data.chunk_keys.astype(np.uint8), allow_pickle=False)
     data.vectors.save(folder / "dense.faiss")
     (folder / "bm25").mkdir()
     data.bm25.save(folder / "bm25")

@@ -1,0 +1,135 @@
+"""The on-disk index: checksums, versions, model mismatch, reuse, atomic swap, determinism."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.build import build_index
+from qa.corpus import CorpusError
+from qa.engine import Engine
+from qa.store import MANIFEST, IndexCorrupt, IndexError_, load_index
+from tests.conftest import FakeEmbedder
+
+
+@pytest.fixture
+def built(tmp_path, corpus_copy, fake_embedder):
+    out = tmp_path / "index" / "default"
+    stats = build_index(corpus_copy, out, fake_embedder)
+    return out, stats
+
+
+def test_build_and_load(built):
+    out, stats = built
+    data = load_index(out)
+    assert data.index_id == stats.index_id and len(data.chunks) == stats.chunks
+    for i in range(len(data.sentences)):
+        d, s, e, c = data.sentences[i]
+        assert data.chunks[c].start <= s and e <= data.chunks[c].end
+    for c in data.chunks:
+        assert data.docs[c.doc].text[c.start:c.end] == data.chunk_text(c)
+
+
+def test_every_file_is_checksummed_and_corruption_is_named(built):
+    out, _ = built
+    manifest = json.loads((out / MANIFEST).read_text())
+    for name in manifest["files"]:
+        path = out / name
+        original = path.read_bytes()
+        flipped = bytearray(original)
+        flipped[len(flipped) // 2] ^= 0x01
+        path.write_bytes(bytes(flipped))
+        with pytest.raises(IndexCorrupt, match=f"index corrupt: {re.escape(name)}"):
+            load_index(out)
+        path.write_bytes(original[: len(original) // 2])
+        with pytest.raises(IndexCorrupt, match=f"index corrupt: {re.escape(name)}"):
+            load_index(out)
+        path.write_bytes(original)
+    load_index(out)
+
+
+def test_unknown_version_and_other_model_are_refused(built):
+    out, _ = built
+    with pytest.raises(IndexError_, match="built with model 'fake-hash-64'.*qa index"):
+        load_index(out, expect_model="all-MiniLM-L6-v2")
+    with pytest.raises(IndexError_, match="dimension"):
+        load_index(out, expect_dim=384)
+    m = json.loads((out / MANIFEST).read_text())
+    m["format_version"] = 99
+    (out / MANIFEST).write_text(json.dumps(m))
+    with pytest.raises(IndexError_, match="version 99.*qa index"):
+        load_index(out)
+
+
+def test_missing_index_says_how_to_build(tmp_path):
+    with pytest.raises(IndexError_, match="qa index"):
+        load_index(tmp_path / "none")
+
+
+def test_rebuild_reuses_vectors_and_reembeds_only_the_changed_document(built, corpus_copy, fake_embedder):
+    out, first = built
+    again = build_index(corpus_copy, out, fake_embedder)
+    assert again.embedded == 0 and again.reused == first.embedded
+    assert again.index_id == first.index_id  # deterministic: same corpus, same index
+    doc = corpus_copy / "infantile-all.md"
+    doc.write_text(doc.read_text().replace("Infantile ALL is rare,", "Infantile ALL is very rare,"))
+    third = build_index(corpus_copy, out, fake_embedder)
+    assert 0 < third.embedded < 10 and third.index_id != first.index_id
+    old = {c.chunk_id for c in load_index(out).chunks if c.doc == 0}
+    assert old  # the untouched document keeps its chunk ids
+    assert third.chunks == first.chunks
+
+
+def test_two_builds_are_identical(tmp_path, corpus_copy, fake_embedder):
+    a, b = tmp_path / "a", tmp_path / "b"
+    build_index(corpus_copy, a, fake_embedder, reuse=False)
+    build_index(corpus_copy, b, fake_embedder, reuse=False)
+    assert (a / MANIFEST).read_text() == (b / MANIFEST).read_text()
+    da, db = load_index(a), load_index(b)
+    assert [c.chunk_id for c in da.chunks] == [c.chunk_id for c in db.chunks]
+    np.testing.assert_allclose(da.sentence_vectors, db.sentence_vectors, atol=1e-6)
+
+
+def test_failed_build_leaves_previous_index(built, tmp_path, fake_embedder, monkeypatch):
+    out, stats = built
+
+    class Boom(FakeEmbedder):
+        def embed_batch(self, texts):
+            raise OSError(28, "No space left on device")
+
+    bad = tmp_path / "corpus2"
+    bad.mkdir()
+    (bad / "x.md").write_text("A brand new sentence that needs embedding.")
+    with pytest.raises(OSError):
+        build_index(bad, out, Boom())
+    assert load_index(out).index_id == stats.index_id
+    assert not [p for p in out.parent.iterdir() if "build-" in p.name]  # no half-built leftovers
+
+
+def test_corpus_without_sentences_is_refused(tmp_path, fake_embedder):
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "h.md").write_text("# Only a heading\n")
+    with pytest.raises(CorpusError, match="nothing to index"):
+        build_index(tmp_path / "c", tmp_path / "out", fake_embedder)
+
+
+def test_engine_refuses_index_of_another_model(built, fake_embedder):
+    out, _ = built
+
+    class Other(FakeEmbedder):
+        name = "other-model"
+
+    with pytest.raises(IndexError_, match="other-model"):
+        Engine.load(out, Other())
+
+
+def test_no_pickle_in_the_package():
+    root = Path(__file__).resolve().parent.parent / "qa"
+    for path in root.rglob("*.py"):
+        text = path.read_text()
+        assert not re.search(r"^\s*(import|from)\s+(c?pickle|joblib|dill)\b", text, re.M), path
+        assert "allow_pickle=True" not in text, path

@@ -43,6 +43,7 @@ def index(
     out_dir: Annotated[Path, typer.Option("--out", help="Where the index goes (replaced atomically).")] = DEFAULT_INDEX,
     model: Annotated[str, typer.Option(envvar="QA_MODEL", help="sentence-transformers model name or path.")] = "all-MiniLM-L6-v2",
     reuse: Annotated[bool, typer.Option(help="Reuse vectors of unchanged texts from the existing index.")] = True,
+    encoder: Annotated[str, typer.Option(envvar="QA_ENCODER", help="torch, or onnx (int8, ~2-5x faster, built locally once).")] = "torch",
 ) -> None:
     """Build a searchable index of CORPUS: chunks, sentences, vectors and BM25."""
     from qa.build import build_index
@@ -51,7 +52,7 @@ def index(
     from qa.store import IndexError_
 
     try:
-        embedder = load_embedder(model)
+        embedder = load_embedder(model, encoder)
         with _progress() as bar:
             task = bar.add_task("embed", total=None)
             stats = build_index(

@@ -41,11 +41,13 @@ class Embedder:
 
     def embed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i in range(0, len(texts), self.batch_size):
-            batch = self.embed_batch(texts[i:i + self.batch_size])
-            out[i:i + len(batch)] = batch
+        # batches of similar length waste little padding: sort, embed, put back in order
+        order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), i))
+        for i in range(0, len(order), self.batch_size):
+            rows = order[i:i + self.batch_size]
+            out[rows] = self.embed_batch([texts[r] for r in rows])
             if progress:
-                progress(len(batch))
+                progress(len(rows))
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         np.divide(out, norms, out=out, where=norms > 0)
         return out
@@ -100,5 +102,20 @@ class SentenceTransformerEmbedder(Embedder):
             ).astype(np.float32, copy=False)
 
 
-def load_embedder(model: str = DEFAULT_MODEL) -> Embedder:
+ENCODERS = ("torch", "onnx")
+
+
+def load_embedder(model: str = DEFAULT_MODEL, encoder: str | None = None) -> Embedder:
+    """The model through the chosen encoder: ``torch`` (default) or ``onnx`` (int8, built locally).
+
+    ``QA_ENCODER`` sets the default. Both give the same model's vectors (cosine >= 0.98), so an index
+    built with one can be queried with the other.
+    """
+    encoder = encoder or os.environ.get("QA_ENCODER") or "torch"
+    if encoder == "onnx":
+        from qa.onnx_embed import OnnxEmbedder
+
+        return OnnxEmbedder(model)
+    if encoder != "torch":
+        raise EmbedderError(f"unknown encoder {encoder!r}; choose one of {', '.join(ENCODERS)}")
     return SentenceTransformerEmbedder(model)

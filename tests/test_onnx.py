@@ -1,0 +1,24 @@
+"""The int8 ONNX encoder stays within cosine 0.98 of the torch model on real text."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qa.corpus import read_corpus
+from qa.chunk import units
+from tests.conftest import CORPUS
+
+
+@pytest.mark.slow
+def test_onnx_vectors_match_torch(real_embedder, tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setenv("QA_ONNX_CACHE", str(tmp_path / "onnx"))
+    from qa.embed import load_embedder
+
+    onnx = load_embedder(encoder="onnx")
+    doc = read_corpus(CORPUS)[0]
+    texts = [doc.text[u.start:u.end] for u in units(doc)][:40] + ["FLT3-ITD AML: what to add to 7+3?"]
+    cos = np.sum(onnx.embed(texts) * real_embedder.embed(texts), axis=1)
+    assert cos.min() >= 0.98, cos.min()
+    assert onnx.dim == real_embedder.dim and onnx.name == real_embedder.name

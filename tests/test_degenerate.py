@@ -1,0 +1,58 @@
+"""Degenerate corpora: clear messages or correct indexes, never a crash."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.build import build_index
+from qa.corpus import CorpusError
+from qa.store import load_index
+from tests.conftest import FakeEmbedder
+
+
+def build(tmp_path, files: dict[str, bytes]):
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    for name, data in files.items():
+        (corpus / name).write_bytes(data)
+    skipped = []
+    stats = build_index(corpus, tmp_path / "idx", FakeEmbedder(), on_skip=skipped.append)
+    return stats, skipped, load_index(tmp_path / "idx")
+
+
+@pytest.mark.parametrize("files", [
+    {"empty.md": b""},
+    {"blank.md": b"   \n\n\t  \n"},
+    {"a.md": b"", "b.txt": b" \n"},
+])
+def test_nothing_readable_is_a_clear_error(tmp_path, files):
+    with pytest.raises(CorpusError, match="no readable documents"):
+        build(tmp_path, files)
+
+
+def test_one_document_one_sentence(tmp_path):
+    stats, _, data = build(tmp_path, {"one.md": b"Give ATRA."})
+    assert (stats.documents, stats.chunks, stats.sentences) == (1, 1, 1)
+    assert data.sentence_text(0) == "Give ATRA."
+
+
+def test_one_very_long_line_is_chunked_within_bounds(tmp_path):
+    line = ("word " * 300_000).encode()  # 1.5 MB, no punctuation, no newline
+    stats, _, data = build(tmp_path, {"long.txt": line})
+    assert stats.chunks > 100
+    assert max(e - s for _, s, e, _ in data.sentences.tolist()) <= 2000
+
+
+def test_ten_megabytes_in_one_file(tmp_path):
+    para = "The induction dose is 100 mg/m2 on days 1-7. Review at day 14 with a marrow.\n\n"
+    text = (para * (10_000_000 // len(para))).encode()
+    stats, _, data = build(tmp_path, {"big.md": text})
+    assert stats.sentences > 200_000 and len(data.docs[0].text) >= 9_900_000
+
+
+def test_duplicate_documents_and_bad_bytes(tmp_path):
+    same = b"# Guide\n\nGive ATRA at once in suspected APL.\n"
+    stats, skipped, data = build(tmp_path, {"a.md": same, "b.md": same, "bad.txt": b"caf\xe9 \xff\xfe"})
+    assert stats.documents == 2 and {d.doc_id for d in data.docs} == {"a", "b"}
+    assert len({c.chunk_id for c in data.chunks}) == 2  # ids include the document id
+    assert any("UTF-8" in s.reason for s in skipped)

@@ -95,7 +95,7 @@ class _Reuse:
         self.table: dict[bytes, np.ndarray] = {}
         if previous is None or previous.manifest.get("model") != model:
             return
-        chunk_vecs = previous.vectors.index.reconstruct_n(0, previous.vectors.size)
+        chunk_vecs = previous.vectors.reconstruct_all()
         for keys, vecs in ((previous.chunk_keys, chunk_vecs), (previous.sentence_keys, previous.sentence_vectors)):
             for k, v in zip(keys, vecs):
                 self.table[k.tobytes()] = v
@@ -180,7 +180,7 @@ def build_index(corpus: Path, out: Path, embedder: Embedder, chunk_params: Chunk
         "dim": embedder.dim,
         "chunking": asdict(chunk_params),
         "bm25": asdict(bm25_params),
-        "vector_index": "IndexFlatIP",
+        "vector_index": vectors.kind,
         "counts": {"documents": len(docs), "chunks": len(chunks), "sentences": len(sentences)},
         "versions": _versions(),
     }

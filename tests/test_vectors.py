@@ -1,0 +1,40 @@
+"""FAISS wrapper: exact flat search, IVF above the size threshold, filters, no -1 leaks."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qa.vectors import VectorIndex, choose_kind
+
+
+def unit(n, d, seed=0):
+    v = np.random.default_rng(seed).standard_normal((n, d)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_kind_by_size():
+    assert choose_kind(1000) == "flat" and choose_kind(2_000_000) == "ivf"
+
+
+def test_flat_is_exact_and_never_pads(tmp_path):
+    v = unit(50, 8)
+    ix = VectorIndex.build(v)
+    rows, scores = ix.search(v[3], 100)  # k larger than the index: no -1 rows come back
+    assert len(rows) == 50 and rows[0] == 3 and (rows >= 0).all()
+    assert np.all(np.diff(scores) <= 1e-6)
+    rows, _ = ix.search(v[3], 10, allowed=np.array([7, 9]))
+    assert sorted(rows.tolist()) == [7, 9]
+    assert ix.search(v[3], 5, allowed=np.array([], dtype=np.int64))[0].size == 0
+
+
+def test_ivf_filters_are_exact_and_roundtrip(tmp_path):
+    v = unit(8000, 16, seed=1)
+    ix = VectorIndex.build(v, "ivf")
+    allowed = np.array([11, 500, 7000])
+    rows, scores = ix.search(v[11], 3, allowed=allowed)
+    expected = allowed[np.argsort(-(v[allowed] @ v[11]))]
+    assert rows.tolist() == expected.tolist()
+    ix.save(tmp_path / "ivf.faiss")
+    again = VectorIndex.load(tmp_path / "ivf.faiss")
+    assert again.kind == "ivf" and again.search(v[42], 5)[0].tolist() == ix.search(v[42], 5)[0].tolist()
+    np.testing.assert_allclose(again.reconstruct_all(), v, atol=1e-6)

@@ -1,0 +1,95 @@
+"""Synthetic scale: retrieval latency and recall at 100k and 1M chunks, no encoding.
+
+    .venv/bin/python benchmarks/scale.py index/medquad-cancergov --sizes 100000,1000000
+
+Takes a real index's chunk vectors and BM25 texts and multiplies them to each size: every copy
+of a vector gets Gaussian noise (sigma 0.02 a dimension, cosine ~0.93 to its original) and is
+re-normalised, so copies are near neighbours but not ties. Queries are real sentence vectors
+of the index, perturbed the same way. Prints, per size: the vector index kind qa would choose,
+build seconds, p50/p95 of BM25, dense and fusion per query, and dense recall@10 against exact
+(flat) search.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def pct(v, q):
+    return float(np.percentile(np.asarray(v), q))
+
+
+def noisy(base: np.ndarray, n: int, rng, sigma=0.02) -> np.ndarray:
+    out = np.empty((n, base.shape[1]), dtype=np.float32)
+    for lo in range(0, n, 100_000):
+        hi = min(n, lo + 100_000)
+        rows = base[np.arange(lo, hi) % len(base)]
+        block = rows + rng.standard_normal(rows.shape, dtype=np.float32) * sigma
+        out[lo:hi] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("index", type=Path)
+    ap.add_argument("--sizes", default="100000,1000000")
+    ap.add_argument("--queries", type=int, default=200)
+    args = ap.parse_args()
+
+    import faiss
+
+    from qa import fuse
+    from qa.bm25 import BM25Index, tokenize
+    from qa.build import chunk_embed_text
+    from qa.store import load_index
+    from qa.vectors import VectorIndex
+
+    data = load_index(args.index)
+    base = data.vectors.reconstruct_all()
+    tokens = [tokenize(chunk_embed_text(data.docs[c.doc], c, data.chunk_text(c))) for c in data.chunks]
+    rng = np.random.default_rng(0)
+    qrows = rng.choice(len(data.sentences), size=min(args.queries, len(data.sentences)), replace=False)
+    queries = noisy(data.sentence_vectors[qrows], len(qrows), rng)
+    qtokens = [tokenize(data.sentence_text(int(i))) for i in qrows]
+    print(f"base: {len(base)} real chunks from {args.index}; {len(queries)} queries")
+    for n in (int(s) for s in args.sizes.split(",")):
+        vecs = noisy(base, n, rng)
+        t = time.perf_counter()
+        dense = VectorIndex.build(vecs)
+        t_dense = time.perf_counter() - t
+        t = time.perf_counter()
+        bm25 = BM25Index.build([tokens[i % len(tokens)] for i in range(n)])
+        t_bm25 = time.perf_counter() - t
+        exact = faiss.IndexFlatIP(vecs.shape[1])
+        exact.add(vecs)
+        faiss.omp_set_num_threads(2)
+        faiss.cvar.distance_compute_blas_threshold = 16  # batched ground truth through BLAS
+        _, truth = exact.search(queries, 10)
+        del exact
+        lat = {"bm25": [], "dense": [], "fuse": [], "total": []}
+        recall = []
+        for q, qt, gt in zip(queries, qtokens, truth):
+            t0 = time.perf_counter()
+            b_rows, _ = bm25.search(qt, 50)
+            t1 = time.perf_counter()
+            d_rows, _ = dense.search(q, 50)
+            t2 = time.perf_counter()
+            fuse.rrf(b_rows.tolist(), d_rows.tolist())
+            t3 = time.perf_counter()
+            for k, v in (("bm25", t1 - t0), ("dense", t2 - t1), ("fuse", t3 - t2), ("total", t3 - t0)):
+                lat[k].append(v * 1000)
+            recall.append(len(set(d_rows[:10].tolist()) & set(gt.tolist())) / 10)
+        print(f"{n:>9,} chunks: {dense.kind} (built {t_dense:.0f} s, BM25 {t_bm25:.0f} s); "
+              + ", ".join(f"{k} p50 {pct(v, 50):.2f} / p95 {pct(v, 95):.2f} ms" for k, v in lat.items())
+              + f"; dense recall@10 vs exact {np.mean(recall):.3f}; peak RSS "
+              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        del dense, bm25, vecs
+
+
+if __name__ == "__main__":
+    main()

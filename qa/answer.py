@@ -92,11 +92,9 @@ def select(data: IndexData, scored: list[Scored], max_sentences: int, p: AnswerP
             continue
         chosen.append(cand)
         texts.add(text)
-    # readable order: documents in order of their best sentence, text order within a document
-    doc_rank: dict[int, int] = {}
-    for c in chosen:
-        doc_rank.setdefault(int(data.sentences[c.sentence][0]), len(doc_rank))
-    return sorted(chosen, key=lambda c: (doc_rank[int(data.sentences[c.sentence][0])], int(data.sentences[c.sentence][1])))
+    # readable order: the best sentence first, then the rest as they stand in their documents
+    rest = sorted(chosen[1:], key=lambda c: (int(data.sentences[c.sentence][0]), int(data.sentences[c.sentence][1])))
+    return [chosen[0], *rest]
 
 
 def citation(data: IndexData, n: int, sc: Scored) -> Citation:

@@ -147,9 +147,10 @@ def ask(
 
 
 def main() -> None:
-    from qa import eval_cli, serve_cli  # noqa: F401  (register their commands)
+    from qa import eval_cli, serve_cli  # noqa: F401  (register their commands on qa.cli.app)
+    from qa.cli import app as registered  # under `python -m qa.cli` this module is __main__, not qa.cli
 
-    app()
+    registered()
 
 
 if __name__ == "__main__":

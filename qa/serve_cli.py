@@ -1,1 +1,66 @@
-"""`qa serve`: registered on the main app (see qa/api.py)."""
+"""`qa serve`: registered on the main app (see qa/api.py).
+
+Flags override `QA_*` environment variables (qa/settings.py). The index is checked before the
+server starts (a missing or unsupported index is one line and exit 2); the model and index then
+load once in the background while `/v1/healthz` already answers and `/v1/readyz` says 503.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from qa.cli import app, fail
+
+
+@app.command()
+def serve(
+    index_dir: Annotated[Optional[Path], typer.Option("--index", help="Index folder (env QA_INDEX; default index/default).")] = None,
+    host: Annotated[Optional[str], typer.Option(help="Interface to listen on (env QA_HOST; default 127.0.0.1).")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port (env QA_PORT; default 8000).")] = None,
+    cors_origins: Annotated[Optional[str], typer.Option(
+        "--cors-origins", help="Origins allowed to embed the widget: JSON list or comma-separated (env QA_CORS_ORIGINS).")] = None,
+    docs: Annotated[Optional[bool], typer.Option("--docs/--no-docs", help="Serve OpenAPI docs (env QA_DOCS).")] = None,
+    log_level: Annotated[Optional[str], typer.Option(help="debug, info, warning, error (env QA_LOG_LEVEL).")] = None,
+) -> None:
+    """Serve the HTTP API and the chat widget (GET / is a demo page that embeds it)."""
+    import uvicorn
+    from pydantic import ValidationError
+
+    from qa.api import configure_logging, create_app
+    from qa.settings import Settings
+    from qa.store import IndexError_, read_manifest
+
+    given = {"index": index_dir, "host": host, "port": port, "cors_origins": cors_origins, "docs": docs,
+             "log_level": log_level}
+    try:
+        settings = Settings(**{k: v for k, v in given.items() if v is not None})
+    except ValidationError as e:
+        problems = "; ".join((f"{'.'.join(map(str, err['loc']))}: " if err["loc"] else "")
+                             + err["msg"].removeprefix("Value error, ") for err in e.errors())
+        fail(f"invalid setting: {problems}")
+    try:
+        read_manifest(settings.index)
+    except IndexError_ as e:
+        fail(str(e))
+
+    configure_logging(settings.log_level)
+    failed: list[Exception] = []
+    server: uvicorn.Server | None = None
+
+    def on_load_error(e: Exception) -> None:
+        failed.append(e)
+        if server is not None:
+            server.should_exit = True
+
+    config = uvicorn.Config(create_app(settings, on_load_error=on_load_error), host=settings.host, port=settings.port,
+                            log_config=None, access_log=False, proxy_headers=False, server_header=False,
+                            timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    server.run()
+    if failed:
+        fail(str(failed[0]))
+    if not server.started:
+        raise typer.Exit(1)

@@ -1,0 +1,143 @@
+"""/v1/ask latency over HTTP against a real `qa serve`: p50/p95 sequential and with N concurrent clients.
+
+    .venv/bin/python benchmarks/http_latency.py --index index/default
+    .venv/bin/python benchmarks/http_latency.py --index index/medquad-cancergov \
+        --questions ../shared/data/medquad-cancergov/queries.jsonl
+    .venv/bin/python benchmarks/http_latency.py --url http://127.0.0.1:8000      # a server already running
+
+Starting its own server, it turns the rate limit off (QA_RATE_LIMIT_PER_MINUTE=0). Latency is
+client-side wall time per request (connection kept alive), so it includes HTTP and JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_QUESTIONS = [
+    "FLT3-ITD AML starting 7+3: what do I add, and on which days?",
+    "IT methotrexate dose for a 2 year old?",
+    "leukapheresis ok in suspected APL?",
+    "ATRA dose in kids if APL suspected",
+    "HiDAC schedule for favourable-risk AML consolidation",
+    "how often is KMT2A rearranged in infant ALL",
+    "unfit elderly AML first line?",
+    "6-yr OS for high-risk infant ALL",
+    "first-line treatment for type 2 diabetes?",
+    "warfarin reversal before surgery",
+]
+
+
+def load_questions(path: str | None) -> list[str]:
+    if not path:
+        return DEFAULT_QUESTIONS
+    out = []
+    for line in Path(path).read_text().splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        out.append(json.loads(line)["text"] if line.startswith("{") else line)
+    return out
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def start_server(index: str, concurrency: int) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, QA_RATE_LIMIT_PER_MINUTE="0", QA_MAX_CONCURRENCY=str(concurrency),
+               QA_QUEUE_TIMEOUT_S="30", QA_LOG_LEVEL="warning")
+    proc = subprocess.Popen([sys.executable, "-c", "from qa.cli import main; main()", "serve", "--index", index,
+                             "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"qa serve exited with {proc.returncode}")
+        try:
+            if httpx.get(url + "/v1/readyz", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    proc.kill()
+    sys.exit("qa serve did not become ready")
+
+
+def run(url: str, questions: list[str], clients: int, per_client: int) -> tuple[list[float], int, float]:
+    lat: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+
+    def worker(k: int) -> None:
+        with httpx.Client(base_url=url, timeout=60) as c:
+            for i in range(per_client):
+                q = questions[(k * per_client + i) % len(questions)]
+                t = time.perf_counter()
+                r = c.post("/v1/ask", json={"question": q})
+                dt = time.perf_counter() - t
+                with lock:
+                    if r.status_code == 200:
+                        lat.append(dt * 1000)
+                    else:
+                        errors[0] += 1
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return lat, errors[0], time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    where = ap.add_mutually_exclusive_group(required=True)
+    where.add_argument("--index", help="start `qa serve` on this index")
+    where.add_argument("--url", help="use a server already running")
+    ap.add_argument("--questions", help="BEIR queries.jsonl or one question a line")
+    ap.add_argument("--n", type=int, default=200, help="requests in each phase")
+    ap.add_argument("--concurrency", type=int, default=8, help="clients in the concurrent phase")
+    ap.add_argument("--server-concurrency", type=int, default=4, help="QA_MAX_CONCURRENCY for a started server")
+    args = ap.parse_args()
+
+    proc = None
+    url = args.url
+    if args.index:
+        proc, url = start_server(args.index, args.server_concurrency)
+    try:
+        questions = load_questions(args.questions)
+        info = httpx.get(url + "/v1/readyz").json()
+        run(url, questions, 1, 10)  # warm-up
+        print(f"index {info.get('index_id')} ({info.get('documents')} documents), {len(questions)} questions, "
+              f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}")
+        for name, clients in (("sequential", 1), (f"{args.concurrency} concurrent", args.concurrency)):
+            lat, errors, wall = run(url, questions, clients, max(1, args.n // clients))
+            print(f"{name:>14}: n={len(lat)} p50={statistics.median(lat):.1f} ms p95={pct(lat, 95):.1f} ms "
+                  f"mean={statistics.fmean(lat):.1f} ms  {len(lat) / wall:.1f} req/s  errors={errors}")
+    finally:
+        if proc:
+            proc.terminate()
+            proc.wait(15)
+
+
+if __name__ == "__main__":
+    main()

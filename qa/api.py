@@ -1,0 +1,627 @@
+"""The HTTP service: FastAPI app factory, endpoints, and the pure-ASGI guards around them.
+
+Layers, outermost first::
+
+    RequestContext   request id, security headers, one JSON log line, 500 as JSON (never a traceback)
+    CORS             exact-origin allow list; preflights answered here
+    RateLimit        token bucket per client (peer address; X-Forwarded-For only from trusted proxies)
+    BodyLimit        413 by Content-Length, or by counting received bytes (chunked bodies)
+    FastAPI          /v1/ask, /v1/documents/{doc_id}, /v1/healthz, /v1/readyz, /widget.js, /
+
+Every error response has one shape: ``{"error": {"code", "message", "request_id"}}`` (422s add
+``details``: where and what, never the submitted value).
+
+`create_app(settings, engine=None)`: with an engine (tests) the app is ready at once; without one
+it loads ``settings.index`` in a background thread at start-up and `/v1/readyz` says 503 until done.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import math
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from qa.engine import MODES, QuestionError
+from qa.settings import Settings
+from qa.types import Filters, section_label
+
+log = logging.getLogger("qa.api")
+access_log = logging.getLogger("qa.access")
+
+STATIC = Path(__file__).resolve().parent / "static"
+API_VERSION = "1"
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+DEMO_CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 406: "not_acceptable",
+                413: "payload_too_large", 415: "unsupported_media_type", 422: "invalid_request",
+                429: "rate_limited", 500: "internal_error", 503: "unavailable"}
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None,
+                 details: list[dict[str, Any]] | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.headers, self.details = headers or {}, details
+
+
+def _request_id(scope) -> str:
+    return scope.get("qa.request_id") or ""
+
+
+def error_body(code: str, message: str, request_id: str, details: list | None = None) -> dict[str, Any]:
+    err: dict[str, Any] = {"code": code, "message": message, "request_id": request_id}
+    if details:
+        err["details"] = details
+    return {"error": err}
+
+
+def error_response(scope, status: int, code: str, message: str, headers: dict[str, str] | None = None,
+                   details: list | None = None) -> JSONResponse:
+    return JSONResponse(error_body(code, message, _request_id(scope), details), status_code=status,
+                        headers=headers)
+
+
+async def send_error(scope, send, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+    body = json.dumps(error_body(code, message, _request_id(scope))).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+# -- logging ---------------------------------------------------------------------------------
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: access records carry their fields in ``record.fields``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {"ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+                               + f".{int(record.msecs):03d}Z",
+                               "level": record.levelname.lower(), "logger": record.name}
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            out.update(fields)
+        else:
+            out["message"] = record.getMessage()
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False, default=str)
+
+
+def configure_logging(level: str = "info") -> None:
+    """Send qa's logs (and uvicorn's) to stderr as JSON lines."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    for name in ("qa", "uvicorn", "uvicorn.error"):
+        lg = logging.getLogger(name)
+        lg.handlers[:] = [handler]
+        lg.setLevel(level.upper())
+        lg.propagate = False
+    logging.getLogger("uvicorn.access").disabled = True  # RequestContext logs each request once
+
+
+# -- ASGI guards -----------------------------------------------------------------------------
+
+class RequestContext:
+    """Request id, security headers, a JSON log line per request, and a JSON 500 for crashes."""
+
+    def __init__(self, app, get_index_id: Callable[[], str | None], log_questions: bool = False):
+        self.app, self.get_index_id, self.log_questions = app, get_index_id, log_questions
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        t0 = time.perf_counter()
+        incoming = Headers(scope=scope).get("x-request-id", "")
+        rid = incoming if REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        scope["qa.request_id"] = rid
+        scope["qa.log"] = fields = {}
+        path = scope.get("path", "")
+        state = {"status": None, "bytes": 0}
+
+        async def send_wrapper(message):
+            if message["type"] == "http.response.start":
+                state["status"] = message["status"]
+                h = MutableHeaders(scope=message)
+                h["x-request-id"] = rid
+                h.setdefault("x-content-type-options", "nosniff")
+                h.setdefault("referrer-policy", "no-referrer")
+                h.setdefault("cache-control", "no-store")
+                if not path.startswith("/docs"):  # Swagger UI needs its own scripts
+                    h.setdefault("content-security-policy", API_CSP)
+                    h.setdefault("x-frame-options", "DENY")
+            elif message["type"] == "http.response.body":
+                state["bytes"] += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception:
+            log.exception("unhandled error", extra={"fields": {"event": "error", "request_id": rid, "path": path}})
+            if state["status"] is None:
+                await send_error(scope, send_wrapper, 500, "internal_error",
+                                 "the server failed to answer; the error is logged under this request id")
+            else:
+                state["status"] = state["status"] or 500
+        finally:
+            record: dict[str, Any] = {
+                "event": "request", "request_id": rid, "method": scope.get("method"), "path": path,
+                "status": state["status"], "duration_ms": round((time.perf_counter() - t0) * 1000, 2),
+                "bytes_out": state["bytes"], "index_id": self.get_index_id(),
+                "client": scope.get("qa.client") or (scope.get("client") or [None])[0],
+            }
+            record.update(fields)
+            if not self.log_questions:
+                record.pop("question", None)
+            access_log.info("request", extra={"fields": record})
+
+
+class CORS:
+    """Exact-origin CORS: an allowed origin gets itself back, any other origin gets nothing."""
+
+    METHODS = ("GET", "POST")
+    HEADERS = ("content-type", "x-request-id")
+
+    def __init__(self, app, origins: list[str], credentials: bool = False):
+        self.app, self.credentials = app, credentials
+        self.any = "*" in origins
+        self.origins = set(origins) - {"*"}
+
+    def _allow(self, origin: str | None) -> str | None:
+        if not origin:
+            return None
+        if origin in self.origins:
+            return origin
+        if self.any:
+            return "*"
+        return None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = Headers(scope=scope)
+        origin = headers.get("origin")
+        allowed = self._allow(origin)
+        if scope["method"] == "OPTIONS" and origin and "access-control-request-method" in headers:
+            method = headers["access-control-request-method"].upper()
+            asked = [h.strip().lower() for h in headers.get("access-control-request-headers", "").split(",")
+                     if h.strip()]
+            if not allowed or method not in self.METHODS or any(h not in self.HEADERS for h in asked):
+                return await send_error(scope, send, 403, "cors_rejected",
+                                        "this origin, method or header is not allowed to call the API",
+                                        {"vary": "Origin"})
+            out = {"access-control-allow-origin": allowed, "access-control-allow-methods": ", ".join(self.METHODS),
+                   "access-control-allow-headers": "Content-Type, X-Request-ID", "access-control-max-age": "600",
+                   "vary": "Origin"}
+            if self.credentials:
+                out["access-control-allow-credentials"] = "true"
+            raw = [(k.encode(), v.encode()) for k, v in out.items()] + [(b"content-length", b"0")]
+            await send({"type": "http.response.start", "status": 204, "headers": raw})
+            await send({"type": "http.response.body", "body": b""})
+            return
+
+        async def send_wrapper(message):
+            if message["type"] == "http.response.start":
+                h = MutableHeaders(scope=message)
+                h.add_vary_header("Origin")
+                if allowed:
+                    h["access-control-allow-origin"] = allowed
+                    h["access-control-expose-headers"] = "Retry-After, X-Request-ID"
+                    if self.credentials:
+                        h["access-control-allow-credentials"] = "true"
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+
+def client_key(scope, proxies: list) -> str:
+    """The peer address; behind a trusted proxy, the right-most X-Forwarded-For hop that is not one."""
+    peer = (scope.get("client") or ("unknown",))[0]
+
+    def trusted(addr: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(addr)
+        except ValueError:
+            return False
+        return any(ip in net for net in proxies)
+
+    if not proxies or not trusted(peer):
+        return peer
+    hops = [h.strip() for v in Headers(scope=scope).getlist("x-forwarded-for") for h in v.split(",")]
+    client = peer
+    for hop in reversed([h for h in hops if h]):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            break  # garbage from the client side: stop at the last address we could check
+        client = hop
+        if not trusted(hop):
+            break
+    return client
+
+
+class RateLimit:
+    """Token bucket per client over /v1/ask and /v1/documents: 429 with Retry-After when empty."""
+
+    MAX_CLIENTS = 10_000
+
+    def __init__(self, app, per_minute: float, burst: int, proxies: list):
+        self.app, self.rate, self.burst, self.proxies = app, per_minute / 60.0, burst, proxies
+        self.buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last refill time)
+        self.lock = threading.Lock()
+
+    def take(self, key: str, now: float | None = None) -> float:
+        """0 when the request may go ahead, else the seconds until it may."""
+        now = time.monotonic() if now is None else now
+        with self.lock:
+            tokens, last = self.buckets.get(key, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            if tokens >= 1.0:
+                self.buckets[key] = (tokens - 1.0, now)
+                wait = 0.0
+            else:
+                self.buckets[key] = (tokens, now)
+                wait = (1.0 - tokens) / self.rate
+            if len(self.buckets) > self.MAX_CLIENTS:
+                self._prune(now)
+        return wait
+
+    def _prune(self, now: float) -> None:
+        full = [k for k, (t, last) in self.buckets.items() if t + (now - last) * self.rate >= self.burst]
+        for k in full:
+            del self.buckets[k]
+        while len(self.buckets) > self.MAX_CLIENTS:  # still too many: drop the oldest
+            del self.buckets[min(self.buckets, key=lambda k: self.buckets[k][1])]
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        key = client_key(scope, self.proxies)
+        scope["qa.client"] = key
+        path = scope.get("path", "")
+        limited = self.rate > 0 and scope["method"] != "OPTIONS" and (
+            path == "/v1/ask" or path.startswith("/v1/documents/"))
+        if limited:
+            wait = self.take(key)
+            if wait > 0:
+                return await send_error(scope, send, 429, "rate_limited",
+                                        "too many requests from this client; try again shortly",
+                                        {"retry-after": str(max(1, math.ceil(wait)))})
+        await self.app(scope, receive, send)
+
+
+class BodyLimit:
+    """413 for bodies over `limit` bytes: by Content-Length up front, else by counting what arrives."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        message = f"the request body is larger than {self.limit} bytes"
+        length = Headers(scope=scope).get("content-length")
+        if length is not None:
+            try:
+                too_big = int(length) > self.limit
+            except ValueError:
+                return await send_error(scope, send, 400, "bad_request", "invalid Content-Length")
+            if too_big:
+                return await send_error(scope, send, 413, "payload_too_large", message)
+        state = {"received": 0, "rejected": False, "started": False}
+
+        async def guarded_receive():
+            if state["rejected"]:
+                return {"type": "http.disconnect"}
+            msg = await receive()
+            if msg["type"] == "http.request":
+                state["received"] += len(msg.get("body", b""))
+                if state["received"] > self.limit:
+                    state["rejected"] = True
+                    if not state["started"]:
+                        state["started"] = True
+                        await send_error(scope, send, 413, "payload_too_large", message)
+                    return {"type": "http.disconnect"}  # the app stops reading; what it sends is dropped
+            return msg
+
+        async def guarded_send(msg):
+            if state["rejected"]:
+                return
+            if msg["type"] == "http.response.start":
+                state["started"] = True
+            await send(msg)
+
+        await self.app(scope, guarded_receive, guarded_send)
+
+
+# -- request and response models (the OpenAPI docs show these) --------------------------------
+
+class AskFilters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    doc_ids: list[str] = Field(default_factory=list, max_length=200, description="Only these document ids.")
+    sources: list[str] = Field(default_factory=list, max_length=200, description="Only documents from these sources.")
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"question": "FLT3-ITD AML starting 7+3: what do I add, and on which days?"}]})
+    question: str = Field(description="The clinical question, as typed.")
+    top_k: int = Field(5, ge=1, le=50, description="Passages to return.")
+    max_sentences: int = Field(3, ge=1, le=10, description="Most sentences in the answer.")
+    filters: AskFilters | None = None
+    mode: Literal[MODES] | None = Field(None, description="Retrieval mode; the server's default when omitted.")  # type: ignore[valid-type]
+
+
+class CitationOut(BaseModel):
+    id: int
+    doc_id: str
+    title: str
+    section: str
+    page: int | None
+    date: str | None
+    url: str | None
+    text: str
+    start: int
+    end: int
+    score: float
+
+
+class PassageOut(BaseModel):
+    doc_id: str
+    chunk_id: str
+    title: str
+    section: str
+    text: str
+    start: int
+    end: int
+    score: float
+    bm25_rank: int | None
+    dense_rank: int | None
+
+
+class AnswerOut(BaseModel):
+    question: str
+    answer: str = Field(description="The cited sentences verbatim, each followed by [n]; empty when abstained.")
+    abstained: bool
+    confidence: float
+    raw_score: float
+    citations: list[CitationOut]
+    passages: list[PassageOut]
+    index_id: str
+    mode: str
+    degraded: bool
+    timings_ms: dict[str, float]
+
+
+class SectionOut(BaseModel):
+    start: int
+    end: int
+    path: list[str]
+    label: str
+
+
+class DocumentOut(BaseModel):
+    doc_id: str
+    title: str
+    source: str
+    date: str | None
+    url: str | None
+    text: str = Field(description="The stored (normalised) text: citation offsets index into it.")
+    sections: list[SectionOut]
+    pages: list[list[int]]
+    index_id: str
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    request_id: str
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+ERRORS = {s: {"model": ErrorOut} for s in (413, 422, 429, 503)}
+
+
+# -- the app ---------------------------------------------------------------------------------
+
+def _static(name: str) -> bytes:
+    return (STATIC / name).read_bytes()
+
+
+def create_app(settings: Settings | None = None, engine=None,
+               on_load_error: Callable[[Exception], None] | None = None) -> FastAPI:
+    settings = settings or Settings()
+    state: dict[str, Any] = {"engine": engine, "load_error": None}
+    slots: dict[str, anyio.Semaphore] = {}
+    widget_js, demo_html, demo_css = _static("widget.js"), _static("demo.html"), _static("demo.css")
+
+    def load() -> None:
+        from qa.engine import Engine
+
+        t = time.perf_counter()
+        try:
+            eng = Engine.load(settings.index)
+            eng.ask("warm up the model and the retrievers")  # first forward pass and JIT paths, before ready
+            state["engine"] = eng
+        except Exception as e:  # noqa: BLE001  (IndexError_, EmbedderError, or anything unexpected)
+            state["load_error"] = e
+            log.error("could not load the index: %s", e)
+            if on_load_error:
+                on_load_error(e)
+            return
+        log.info("ready", extra={"fields": {"event": "ready", "index_id": state["engine"].index_id,
+                                            "documents": len(state["engine"].data.docs),
+                                            "load_s": round(time.perf_counter() - t, 2)}})
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if state["engine"] is None:
+            threading.Thread(target=load, name="qa-load-index", daemon=True).start()
+        yield
+
+    app = FastAPI(
+        title="qa", version=API_VERSION, lifespan=lifespan,
+        description="Answers clinical questions with sentences quoted verbatim from indexed sources, each cited.",
+        docs_url="/docs" if settings.docs else None, redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs else None,
+    )
+    app.state.settings = settings
+    app.state.qa = state
+
+    def ready_engine():
+        eng = state["engine"]
+        if eng is None:
+            if state["load_error"] is not None:
+                raise ApiError(503, "not_ready", "the index could not be loaded; see the server log")
+            raise ApiError(503, "not_ready", "the index is still loading; try again shortly", {"retry-after": "5"})
+        return eng
+
+    async def in_slot(fn: Callable, *args):
+        sem = slots.get("sem")
+        if sem is None:
+            sem = slots["sem"] = anyio.Semaphore(settings.max_concurrency)
+        busy = ApiError(503, "overloaded", "the server is busy; try again in a moment", {"retry-after": "1"})
+        if settings.queue_timeout_s <= 0:
+            try:
+                sem.acquire_nowait()
+            except anyio.WouldBlock:
+                raise busy from None
+        else:
+            try:
+                with anyio.fail_after(settings.queue_timeout_s):
+                    await sem.acquire()
+            except TimeoutError:
+                raise busy from None
+        try:
+            return await anyio.to_thread.run_sync(fn, *args)
+        finally:
+            sem.release()
+
+    # -- errors: one shape ---------------------------------------------------------------
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, e: ApiError):
+        return error_response(request.scope, e.status, e.code, e.message, e.headers, e.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, e: RequestValidationError):
+        details = [{"loc": [str(x) for x in err.get("loc", ())], "msg": err.get("msg", ""), "type": err.get("type", "")}
+                   for err in e.errors()]
+        if any(d["type"] == "json_invalid" for d in details):
+            message = "the request body is not valid JSON"
+        elif details:
+            d = details[0]
+            where = ".".join(x for x in d["loc"] if x != "body") or "body"
+            message = f"{where}: {d['msg']}"
+        else:
+            message = "the request is not valid"
+        return error_response(request.scope, 422, "invalid_request", message, details=details[:10])
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, e: StarletteHTTPException):
+        code = STATUS_CODES.get(e.status_code, "error")
+        message = {404: "no such endpoint", 405: "method not allowed for this endpoint"}.get(
+            e.status_code, "the request could not be handled")
+        return error_response(request.scope, e.status_code, code, message, dict(e.headers or {}))
+
+    # -- endpoints -----------------------------------------------------------------------
+
+    @app.post("/v1/ask", response_model=AnswerOut, responses=ERRORS, tags=["answers"],
+              summary="Answer a question with cited sentences, or abstain")
+    async def ask(body: AskRequest, request: Request):
+        fields = request.scope.get("qa.log", {})
+        fields.update(question_chars=len(body.question), question=body.question)
+        if len(body.question) > settings.max_question_chars:
+            raise ApiError(422, "question_too_long",
+                           f"the question is longer than {settings.max_question_chars} characters; shorten it")
+        eng = ready_engine()
+        filters = None
+        if body.filters:
+            filters = Filters(doc_ids=tuple(body.filters.doc_ids), sources=tuple(body.filters.sources))
+        try:
+            answer = await in_slot(lambda: eng.ask(body.question, top_k=body.top_k, max_sentences=body.max_sentences,
+                                                   filters=filters, mode=body.mode))
+        except QuestionError as e:
+            raise ApiError(422, "invalid_question", str(e)) from None
+        fields.update(abstained=answer.abstained, citations=len(answer.citations), confidence=answer.confidence,
+                      mode=answer.mode, degraded=answer.degraded, timings_ms=answer.timings_ms)
+        return JSONResponse(answer.to_dict())
+
+    @app.get("/v1/documents/{doc_id:path}", response_model=DocumentOut, responses={404: {"model": ErrorOut}},
+             tags=["documents"], summary="A stored document: text, sections and metadata, for citation offsets")
+    async def document(doc_id: str):
+        eng = ready_engine()
+        doc = eng.document(doc_id)
+        if doc is None:
+            raise ApiError(404, "document_not_found", "no document with this id in the index")
+        return JSONResponse({
+            "doc_id": doc.doc_id, "title": doc.title, "source": doc.source, "date": doc.date, "url": doc.url,
+            "text": doc.text,
+            "sections": [{"start": s.start, "end": s.end, "path": list(s.path), "label": section_label(doc.title, s.path)}
+                         for s in doc.sections],
+            "pages": [list(p) for p in doc.pages], "index_id": eng.index_id,
+        })
+
+    @app.get("/v1/healthz", tags=["operations"], summary="The process is up")
+    async def healthz():
+        return {"status": "ok"}
+
+    @app.get("/v1/readyz", tags=["operations"], summary="The index is loaded and questions can be answered",
+             responses={503: {"model": ErrorOut}})
+    async def readyz():
+        eng = ready_engine()
+        return {"status": "ready", "index_id": eng.index_id, "documents": len(eng.data.docs)}
+
+    @app.get("/widget.js", include_in_schema=False)
+    async def widget():
+        return Response(widget_js, media_type="text/javascript; charset=utf-8",
+                        headers={"cache-control": "public, max-age=300"})
+
+    @app.get("/demo.css", include_in_schema=False)
+    async def css():
+        return Response(demo_css, media_type="text/css; charset=utf-8",
+                        headers={"cache-control": "public, max-age=300"})
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon():
+        return Response(status_code=204, headers={"cache-control": "public, max-age=86400"})
+
+    @app.get("/", include_in_schema=False)
+    async def demo():
+        return Response(demo_html, media_type="text/html; charset=utf-8",
+                        headers={"content-security-policy": DEMO_CSP, "cache-control": "no-cache"})
+
+    # outermost last: RequestContext -> CORS -> RateLimit -> BodyLimit -> routes
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst,
+                       proxies=settings.proxy_networks())
+    app.add_middleware(CORS, origins=settings.cors_origins, credentials=settings.cors_allow_credentials)
+    app.add_middleware(RequestContext, get_index_id=lambda: state["engine"].index_id if state["engine"] else None,
+                       log_questions=settings.log_questions)
+    return app

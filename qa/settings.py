@@ -1,0 +1,103 @@
+"""Service settings: one class, read from `QA_*` environment variables and `qa serve` flags.
+
+Every field is documented in README.md ("Service and chat widget"); tests/test_settings_doc.py
+fails when one is not. Flags given to `qa serve` override the environment.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _list(value: Any) -> Any:
+    """A JSON list (``["https://a.org"]``) or a comma-separated string (``https://a.org,https://b.org``)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return []
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                raise ValueError("not a valid JSON list; use a JSON list or a comma-separated string") from None
+        else:
+            value = text.split(",")
+    if isinstance(value, (list, tuple)):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore", validate_default=True)
+
+    index: Path = Field(Path("index/default"), description="Index folder to serve (built by `qa index`).")
+    host: str = Field("127.0.0.1", description="Interface to listen on.")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port to listen on.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Exact origins allowed to call the API from a browser (the sites that embed the widget).")
+    cors_allow_credentials: bool = Field(False, description="Send Access-Control-Allow-Credentials (never with '*').")
+    max_body_bytes: int = Field(16_384, ge=256, description="Largest request body accepted; larger gets 413.")
+    max_question_chars: int = Field(1_000, ge=1, le=2_000, description="Longest question accepted; longer gets 422.")
+    rate_limit_per_minute: float = Field(60, ge=0, description="Sustained requests a minute per client; 0 disables.")
+    rate_limit_burst: int = Field(20, ge=1, description="Requests a client may make at once before the rate applies.")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Proxy addresses/CIDRs whose X-Forwarded-For is believed when keying the rate limit.")
+    max_concurrency: int = Field(4, ge=1, description="Questions answered at once; the rest queue.")
+    queue_timeout_s: float = Field(5.0, ge=0, description="How long a question may queue for a slot before 503.")
+    docs: bool = Field(True, description="Serve OpenAPI docs at /docs and /openapi.json.")
+    log_questions: bool = Field(False, description="Put the question text in the request log (off: may hold patient details).")
+    log_level: str = Field("info", description="Log level: debug, info, warning, error.")
+
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _split(cls, v: Any) -> Any:
+        return _list(v)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, v: list[str]) -> list[str]:
+        out = []
+        for origin in v:
+            origin = origin.rstrip("/")
+            if origin != "*" and not origin.startswith(("http://", "https://")):
+                raise ValueError(f"CORS origin {origin!r} must be '*' or start with http:// or https://")
+            if origin != "*" and origin.count("/") > 2:
+                raise ValueError(f"CORS origin {origin!r} must be scheme://host[:port] with no path")
+            out.append(origin)
+        return out
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, v: list[str]) -> list[str]:
+        for p in v:
+            try:
+                ipaddress.ip_network(p, strict=False)
+            except ValueError:
+                raise ValueError(f"trusted proxy {p!r} is not an IP address or CIDR network") from None
+        return v
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, v: str) -> str:
+        v = v.lower()
+        if v not in ("debug", "info", "warning", "error"):
+            raise ValueError("log level must be debug, info, warning or error")
+        return v
+
+    @model_validator(mode="after")
+    def _no_wildcard_with_credentials(self) -> Settings:
+        if self.cors_allow_credentials and "*" in self.cors_origins:
+            raise ValueError("QA_CORS_ORIGINS='*' cannot be combined with QA_CORS_ALLOW_CREDENTIALS=true; "
+                             "list the exact origins instead")
+        return self
+
+    def proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(p, strict=False) for p in self.trusted_proxies]

@@ -1,0 +1,372 @@
+"""The chat widget in headless Chromium, embedded cross-origin from a real `qa serve`.
+
+The API runs in a uvicorn subprocess on one port; the host page is served by http.server on
+another (a different origin, allowed through QA_CORS_ORIGINS). Screenshots go to test-artifacts/.
+Needs Debian's chromium at /usr/bin/chromium (scripts/setup.sh installs it); skipped without it.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from test_load_smoke import ROOT, RealServer
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLT3 = "FLT3-ITD AML starting 7+3: what do I add, and on which days?"
+
+pytestmark = [
+    pytest.mark.slow, pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium"),
+]
+
+# Host-page CSS that would wreck the widget if it could reach inside, and a control button that
+# must keep the host's look (the widget's CSS must not leak out).
+HOST_CSS = """
+* { font-family: "Comic Sans MS", cursive !important; letter-spacing: 3px !important; }
+button, div, section, p, textarea, mark { color: red !important; background: lime !important; display: none !important; }
+#host-button { display: inline-block !important; font-size: 20px; }
+"""
+
+
+def host_page(api: str, attrs: str = "") -> str:
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Ward intranet</title>
+<style>{HOST_CSS}</style></head>
+<body><h1>Ward intranet</h1><a href="#top" id="first-link">Rotas</a>
+<button id="host-button">Host button</button>
+<script src="{api}/widget.js" data-endpoint="{api}" {attrs} defer></script>
+</body></html>"""
+
+
+class HostSite:
+    """A static site on its own port: the page that embeds the widget."""
+
+    def __init__(self, folder: Path):
+        handler = functools.partial(_QuietHandler, directory=str(folder))
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("host-site")
+    (folder / "favicon.ico").write_bytes(b"")
+    s = HostSite(folder)
+    s.folder = folder
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def api(bundled_index, site, tmp_path_factory):
+    with RealServer(bundled_index, tmp_path_factory.mktemp("logs"), cors_origins=site.origin,
+                    rate_limit_per_minute=600, rate_limit_burst=100) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 860})
+    pg = ctx.new_page()
+    pg.problems = []
+    pg.on("pageerror", lambda e: pg.problems.append(f"pageerror: {e}"))
+    pg.on("console", lambda m: m.type == "error" and pg.problems.append(f"console: {m.text}"))
+    yield pg
+    ctx.close()
+
+
+def write_host(site, name: str, api_url: str, attrs: str = "") -> str:
+    (site.folder / name).write_text(host_page(api_url, attrs))
+    return f"{site.origin}/{name}"
+
+
+def shadow_eval(page, js: str):
+    """Evaluate `js` (an expression using `root`, the widget's shadow root)."""
+    return page.evaluate(f"() => {{ const root = document.querySelector('qa-widget').shadowRoot; return ({js}); }}")
+
+
+def focused_class(page) -> str:
+    return page.evaluate("""() => { const h = document.querySelector('qa-widget');
+        const a = h && h.shadowRoot.activeElement; return a ? (a.className || a.tagName.toLowerCase()) : ''; }""")
+
+
+def ask(page, question: str):
+    """Type QUESTION, press Enter, wait for the reply (answer or error) to replace the loading state."""
+    replies = "document.querySelector('qa-widget').shadowRoot.querySelectorAll('.msg.bot:not(.loading)').length"
+    before = page.evaluate(f"() => {replies}")
+    page.locator("qa-widget textarea").fill(question)
+    page.locator("qa-widget textarea").press("Enter")
+    # a function, not a bare expression: the demo page's CSP forbids eval
+    page.wait_for_function(f"(n) => {replies} > n", arg=before, timeout=30_000)
+
+
+# -- the main flow -----------------------------------------------------------------------------
+
+def test_cross_origin_embed_answers_and_opens_a_citation(page, api, site):
+    url = write_host(site, "index.html", api.url, 'data-title="Ask the guidelines" data-accent="#7a1fa2"')
+    assert not url.startswith(api.url)  # a real cross-origin embed
+    origins = []
+    page.on("response", lambda r: "/v1/" in r.url and origins.append(r.headers.get("access-control-allow-origin")))
+    page.goto(url)
+    launcher = page.locator("qa-widget .launcher")
+    launcher.wait_for()
+    assert "Ask the guidelines" in launcher.inner_text()
+    # the host's hostile CSS does not reach inside, and the widget's CSS does not leak out
+    style = shadow_eval(page, """(() => { const s = getComputedStyle(root.querySelector('.launcher'));
+        return {display: s.display, bg: s.backgroundColor, spacing: s.letterSpacing, font: s.fontFamily}; })()""")
+    assert style["display"] == "flex" and style["bg"] == "rgb(122, 31, 162)"
+    assert "Comic" not in style["font"] and style["spacing"] in ("normal", "0px")
+    assert page.evaluate("getComputedStyle(document.getElementById('host-button')).letterSpacing") == "3px"
+
+    launcher.click()
+    assert focused_class(page) == "textarea" or "textarea" in focused_class(page)
+    notice = page.locator("qa-widget .notice").inner_text()
+    assert "quotes from the indexed sources" in notice and "clinical use" in notice
+    page.locator("qa-widget textarea").fill(FLT3)
+    page.locator("qa-widget textarea").press("Enter")
+    page.locator("qa-widget .msg.loading").wait_for(timeout=5_000)  # the loading state shows
+    answer = page.locator("qa-widget .msg.answer").last
+    answer.wait_for(timeout=30_000)
+    text = answer.inner_text()
+    assert "midostaurin 50 mg orally twice daily" in text
+    chips = answer.locator(".chip")
+    assert chips.count() >= 1 and chips.first.inner_text() == "1"
+    assert origins and all(o == site.origin for o in origins)
+    page.wait_for_timeout(200)
+    page.screenshot(path=str(ARTIFACTS / "widget-answer.png"))
+    live = shadow_eval(page, "root.querySelector('[aria-live]').textContent")
+    assert "midostaurin" in live
+
+    # the chip opens the cited sentence, highlighted in its passage, fetched by offsets
+    d = httpx.post(api.url + "/v1/ask", json={"question": FLT3}).json()
+    cit = next(c for c in d["citations"] if "midostaurin 50 mg orally twice daily" in c["text"])
+    answer.locator(f'.chip[data-cite="{cit["id"]}"]').click()
+    mark = page.locator("qa-widget .source mark")
+    mark.wait_for(timeout=10_000)
+    assert mark.inner_text() == cit["text"]
+    assert mark.is_visible()
+    assert cit["title"] in page.locator("qa-widget .source h3").inner_text()
+    meta = page.locator("qa-widget .source .meta").inner_text()
+    assert cit["section"] in meta and (cit["date"] or "No date") in meta
+    passage = page.locator("qa-widget .source .passage").inner_text()
+    assert len(passage) > len(cit["text"]) + 50  # context around the sentence
+    page.screenshot(path=str(ARTIFACTS / "widget-citation.png"))
+    assert not page.problems, page.problems
+    assert '"status": 500' not in api.log()
+
+
+def test_keyboard_only(page, api, site):
+    page.goto(write_host(site, "keyboard.html", api.url))
+    page.locator("qa-widget .launcher").wait_for()
+    for _ in range(6):  # Tab from the top of the page to the launcher
+        page.keyboard.press("Tab")
+        if "launcher" in focused_class(page):
+            break
+    assert "launcher" in focused_class(page)
+    ring = shadow_eval(page, "getComputedStyle(root.activeElement).outlineStyle")
+    assert ring not in ("none", ""), "focus ring must be visible"
+    page.keyboard.press("Enter")
+    assert focused_class(page) == "textarea"
+    assert shadow_eval(page, "root.querySelector('.launcher').getAttribute('aria-expanded')") == "true"
+    page.keyboard.type("IT methotrexate dose for a 2 year old?")
+    page.keyboard.press("Enter")
+    page.locator("qa-widget .msg.answer").wait_for(timeout=30_000)
+    assert "2 years = 10 mg" in page.locator("qa-widget .msg.answer").inner_text()
+    assert focused_class(page) == "textarea"  # ready for the next question
+    page.keyboard.press("Shift+Tab")  # back onto the last citation chip
+    assert "chip" in focused_class(page)
+    chip = shadow_eval(page, "root.activeElement.dataset.cite")
+    ring = shadow_eval(page, "getComputedStyle(root.activeElement).outlineStyle")
+    assert ring not in ("none", "")
+    page.keyboard.press("Enter")
+    page.locator("qa-widget .source mark").wait_for(timeout=10_000)
+    assert focused_class(page) == "h3" or shadow_eval(page, "root.activeElement.tagName") == "H3"
+    page.screenshot(path=str(ARTIFACTS / "widget-keyboard-source.png"))
+    page.keyboard.press("Escape")  # closes the source view, focus back on the chip
+    assert shadow_eval(page, "root.querySelector('.source').hidden")
+    assert "chip" in focused_class(page) and shadow_eval(page, "root.activeElement.dataset.cite") == chip
+    page.keyboard.press("Escape")  # closes the panel, focus back on the launcher
+    assert shadow_eval(page, "root.querySelector('.panel').hidden")
+    assert "launcher" in focused_class(page)
+    assert not page.problems, page.problems
+
+
+def test_abstains_plainly_and_lists_closest_passages(page, api, site):
+    page.goto(write_host(site, "abstain.html", api.url, 'data-open="true" data-position="bottom-left"'))
+    page.locator("qa-widget .panel").wait_for()
+    box = page.locator("qa-widget .launcher").bounding_box()
+    assert box["x"] < 640  # bottom-left
+    ask(page, "warfarin reversal before surgery")
+    msg = page.locator("qa-widget .msg.answer.abstained")
+    assert "The indexed sources do not answer this question." in msg.inner_text()
+    items = msg.locator(".passages li")
+    assert items.count() >= 1
+    items.first.locator("button").click()
+    page.locator("qa-widget .source mark").wait_for(timeout=10_000)
+    page.screenshot(path=str(ARTIFACTS / "widget-abstained.png"))
+    assert not page.problems, page.problems
+
+
+def test_phone_sized_viewport(browser, api, site):
+    ctx = browser.new_context(viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True,
+                              device_scale_factor=2)
+    page = ctx.new_page()
+    try:
+        page.goto(write_host(site, "phone.html", api.url))
+        page.locator("qa-widget .launcher").tap()
+        panel = page.locator("qa-widget .panel")
+        box = panel.bounding_box()
+        assert box["x"] >= 0 and box["y"] >= 0 and box["width"] <= 375 and box["height"] <= 667
+        assert box["width"] >= 360  # uses the whole width
+        ask(page, "leukapheresis ok in suspected APL?")
+        assert "leukapheresis" in page.locator("qa-widget .msg.answer").inner_text().lower()
+        send = page.locator("qa-widget .send").bounding_box()
+        assert send["height"] >= 44 and send["x"] + send["width"] <= 375
+        page.screenshot(path=str(ARTIFACTS / "widget-phone.png"))
+        page.locator("qa-widget .close").tap()
+        assert page.locator("qa-widget .launcher").is_visible()
+    finally:
+        ctx.close()
+
+
+def test_demo_page_runs_under_its_strict_csp(page, api):
+    violations = []
+    page.on("console", lambda m: "Content Security Policy" in m.text and violations.append(m.text))
+    page.goto(api.url + "/")
+    page.evaluate("document.addEventListener('securitypolicyviolation', e => (window.__csp = (window.__csp || []).concat(e.violatedDirective)))")
+    page.locator("qa-widget .panel").wait_for()  # the demo opens the panel on load
+    ask(page, "how often is KMT2A rearranged in infant ALL")
+    assert "80%" in page.locator("qa-widget .msg.answer").inner_text()
+    assert not violations and not page.evaluate("window.__csp"), violations
+    assert not page.problems, page.problems
+
+
+# -- untrusted corpus text -----------------------------------------------------------------------
+
+HOSTILE = """---
+title: "Zanubrutinib <b>handbook</b>"
+source: "Untrusted test source"
+date: "2024-05-01"
+url: "javascript:window.__xss=1"
+---
+
+# Zanubrutinib handbook
+
+## Dosing
+
+The usual zanubrutinib dose is 160 mg twice daily <script>window.__xss=1</script> with or without food.
+
+Zanubrutinib tablets are swallowed whole with water <img src=x onerror="window.__xss=1"> and never chewed.
+
+## Storage
+
+Store zanubrutinib capsules at room temperature <svg onload="window.__xss=1"> away from moisture.
+
+## Interactions
+
+Check zanubrutinib interactions in the [zanubrutinib label](javascript:window.__xss=1) before starting strong CYP3A inhibitors.
+"""
+SAFE = """---
+title: "Acalabrutinib notes"
+date: "2023-01-01"
+url: "https://example.org/acalabrutinib"
+---
+
+# Acalabrutinib notes
+
+Acalabrutinib is taken at 100 mg every 12 hours for chronic lymphocytic leukemia.
+"""
+PAYLOADS = {
+    "What is the zanubrutinib dose?": "<script>window.__xss=1</script>",
+    "how should zanubrutinib tablets be swallowed?": '<img src=x onerror="window.__xss=1">',
+    "how to store zanubrutinib": '<svg onload="window.__xss=1">',
+    "zanubrutinib interactions label CYP3A": "[zanubrutinib label](javascript:window.__xss=1)",
+}
+
+
+@pytest.fixture(scope="module")
+def xss_api(real_embedder, site, tmp_path_factory):
+    from qa.build import build_index
+
+    corpus = tmp_path_factory.mktemp("xss-corpus")
+    (corpus / "hostile.md").write_text(HOSTILE)
+    (corpus / "safe.md").write_text(SAFE)
+    out = tmp_path_factory.mktemp("xss-idx") / "idx"
+    build_index(corpus, out, real_embedder)
+    with RealServer(out, tmp_path_factory.mktemp("logs"), cors_origins=site.origin, rate_limit_per_minute=0) as s:
+        yield s
+
+
+def test_corpus_markup_is_shown_as_text_and_never_runs(page, xss_api, site):
+    page.goto(write_host(site, "xss.html", xss_api.url, 'data-open="true"'))
+    page.locator("qa-widget .panel").wait_for()
+    for question, payload in PAYLOADS.items():
+        ask(page, question)
+        answer = page.locator("qa-widget .msg.answer").last
+        assert payload in answer.inner_text(), (question, answer.inner_text())
+        answer.locator(".chip").first.click()  # the source view renders the whole passage too
+        page.locator("qa-widget .source mark").wait_for(timeout=10_000)
+        assert payload in page.locator("qa-widget .source .passage").inner_text()
+        assert "Zanubrutinib <b>handbook</b>" in page.locator("qa-widget .source h3").inner_text()
+        # javascript: URL from the document metadata: no link at all
+        assert page.locator("qa-widget .source a").count() == 0
+        page.keyboard.press("Escape")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / "widget-xss.png"))
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    found = shadow_eval(page, "root.querySelectorAll('script, img, svg, iframe, object, embed, b, [onerror], [onload]').length")
+    assert found == 0
+    assert shadow_eval(page, "[...root.querySelectorAll('a')].filter(a => !/^https?:/.test(a.href)).length") == 0
+    assert page.evaluate("document.querySelectorAll('body img, body svg').length") == 0
+    assert not page.problems, page.problems
+
+
+def test_source_links_are_http_only_and_noopener(page, xss_api, site):
+    page.goto(write_host(site, "links.html", xss_api.url, 'data-open="true"'))
+    page.locator("qa-widget .panel").wait_for()
+    ask(page, "acalabrutinib dose")
+    page.locator("qa-widget .msg.answer .chip").first.click()
+    link = page.locator("qa-widget .source a.source-link")
+    link.wait_for(timeout=10_000)
+    assert link.get_attribute("href") == "https://example.org/acalabrutinib"
+    assert link.get_attribute("rel") == "noopener noreferrer" and link.get_attribute("target") == "_blank"
+
+
+def test_screenshot_for_readme_exists():
+    """docs/widget.png (committed) shows the widget answering a question."""
+    png = ROOT / "docs" / "widget.png"
+    if not png.exists() and (ARTIFACTS / "widget-answer.png").exists():
+        pytest.skip("copy test-artifacts/widget-answer.png to docs/widget.png")
+    assert png.exists() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+

@@ -15,6 +15,7 @@ Chunk ids hash the document id, section and chunk text, so an unchanged document
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 from dataclasses import dataclass
@@ -42,13 +43,21 @@ class ChunkParams:
 
 
 def _section_at(doc: Document, offset: int) -> tuple[str, ...]:
-    path: tuple[str, ...] = ()
-    for s in doc.sections:
-        if s.start <= offset:
-            path = s.path
-        else:
-            break
-    return path
+    """The heading path in force at ``offset`` (binary search: documents may have many headings)."""
+    i = bisect.bisect_right([s.start for s in doc.sections], offset) if len(doc.sections) < 64 else \
+        bisect.bisect_right(_starts(doc), offset)
+    return doc.sections[i - 1].path if i else ()
+
+
+_STARTS_CACHE: dict[int, tuple[Document, list[int]]] = {}
+
+
+def _starts(doc: Document) -> list[int]:
+    hit = _STARTS_CACHE.get(id(doc))
+    if hit is None or hit[0] is not doc:
+        _STARTS_CACHE.clear()  # one document is chunked at a time
+        hit = _STARTS_CACHE[id(doc)] = (doc, [s.start for s in doc.sections])
+    return hit[1]
 
 
 def blocks(doc: Document) -> list[Block]:

@@ -9,6 +9,7 @@ Modes: ``hybrid`` (RRF, the default), ``hybrid-weighted``, ``bm25``, ``dense``.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,12 +46,16 @@ class RetrievalParams:
 class Engine:
     def __init__(self, data: IndexData, embedder: Embedder, calibration: Calibration | None = None,
                  retrieval: RetrievalParams = RetrievalParams(), answer: ans.AnswerParams = ans.AnswerParams(),
-                 mode: str = "hybrid"):
+                 mode: str = "hybrid", embed_budget_ms: float | None = None):
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
         self.data, self.embedder = data, embedder
         self.calibration = calibration or load_calibration()
         self.retrieval, self.answer_params, self.mode = retrieval, answer, mode
+        if embed_budget_ms is not None and embed_budget_ms <= 0:
+            raise ValueError("embed_budget_ms must be > 0")
+        self.embed_budget_ms = embed_budget_ms
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qa-embed") if embed_budget_ms else None
         self.doc_rows = {d.doc_id: i for i, d in enumerate(data.docs)}
         self._chunk_doc = np.array([c.doc for c in data.chunks], dtype=np.int64)
         self.data.bm25.search(["warmup"], 1)  # compiles the numba scorer now, not on the first question
@@ -114,7 +119,10 @@ class Engine:
         return hits[:depth]
 
     def encode(self, question: str) -> np.ndarray:
-        return self.embedder.embed_query(question)
+        """The question's vector; raises TimeoutError past ``embed_budget_ms`` (the answer then degrades)."""
+        if self._pool is None:
+            return self.embedder.embed_query(question)
+        return self._pool.submit(self.embedder.embed_query, question).result(timeout=self.embed_budget_ms / 1000)
 
     # -- answering ---------------------------------------------------------------------------
 
@@ -133,7 +141,7 @@ class Engine:
         if q_vec is None and mode != "bm25":
             try:
                 q_vec = self.encode(q)
-            except Exception:  # a failing embedder must not take the service down: BM25 still answers
+            except Exception:  # a failing or slow embedder must not take the service down: BM25 still answers
                 q_vec, degraded = None, True
             timings["embed"] = (time.perf_counter() - t0) * 1000
         hits = self.retrieve(q, q_vec, mode, top_k, filters, timings)

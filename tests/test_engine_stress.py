@@ -58,6 +58,22 @@ def test_degraded_mode_when_the_embedder_fails(fake_engine):
     assert a.degraded and all(p.dense_rank is None for p in a.passages) and a.passages
 
 
+def test_degraded_mode_when_the_embedder_is_too_slow(fake_engine):
+    import time
+
+    class Slow(FakeEmbedder):
+        def embed_batch(self, texts):
+            time.sleep(0.5)
+            return super().embed_batch(texts)
+
+    engine = Engine(fake_engine.data, Slow(), calibration=fake_engine.calibration, embed_budget_ms=50)
+    t = time.perf_counter()
+    a = engine.ask("intrathecal methotrexate dose by age")
+    assert a.degraded and a.passages and time.perf_counter() - t < 0.4
+    fast = Engine(fake_engine.data, FakeEmbedder(), calibration=fake_engine.calibration, embed_budget_ms=5000)
+    assert not fast.ask("intrathecal methotrexate dose by age").degraded
+
+
 @pytest.mark.slow
 def test_concurrent_answers_equal_sequential(engine):
     threads, per = 32, int(os.environ.get("QA_STRESS_QUESTIONS", "8"))

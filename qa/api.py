@@ -5,18 +5,28 @@ Layers, outermost first::
     RequestContext   request id, security headers, one JSON log line, 500 as JSON (never a traceback)
     CORS             exact-origin allow list; preflights answered here
     RateLimit        token bucket per client (peer address; X-Forwarded-For only from trusted proxies)
-    BodyLimit        413 by Content-Length, or by counting received bytes (chunked bodies)
-    FastAPI          /v1/ask, /v1/documents/{doc_id}, /v1/healthz, /v1/readyz, /widget.js, /
+    BodyLimit        413 by Content-Length, or by counting received bytes (chunked bodies); 408 when the
+                     body takes longer than ``body_timeout_s`` to arrive (a trickling client)
+    FastAPI          /v1/ask, /v1/documents/{doc_id}, /v1/healthz, /v1/readyz, /v1/admin/reload, /widget.js, /
 
 Every error response has one shape: ``{"error": {"code", "message", "request_id"}}`` (422s add
 ``details``: where and what, never the submitted value).
 
 `create_app(settings, engine=None)`: with an engine (tests) the app is ready at once; without one
 it loads ``settings.index`` in a background thread at start-up and `/v1/readyz` says 503 until done.
+
+Hot reload (`POST /v1/admin/reload` with the admin token, or SIGHUP to `qa serve`): the index at
+``settings.index`` (a symlink that `qa index` swaps atomically) is loaded and verified in a worker
+thread, warmed up, then swapped in with one reference assignment. A request takes its engine once
+and keeps it to the end, so every response's ``index_id`` is the index its hits came from; an old
+engine is closed when its last request finishes. A failed reload (missing, corrupt or mismatched
+index) is reported and the old index keeps serving. The loaded embedder is reused when the new
+index names the same model.
 """
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import json
 import logging
@@ -26,7 +36,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,6 +49,12 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa.engine import MODES, QuestionError
+
+try:
+    from qa.engine import RetrievalError  # raised when neither BM25 nor the dense leg can retrieve
+except ImportError:  # an engine without it: only QuestionError and crashes (500) come out of ask()
+    class RetrievalError(RuntimeError):  # type: ignore[no-redef]
+        pass
 from qa.settings import Settings
 from qa.types import Filters, section_label
 
@@ -51,7 +67,8 @@ REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 DEMO_CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; "
             "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
-STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 406: "not_acceptable",
+STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                405: "method_not_allowed", 406: "not_acceptable", 408: "request_timeout", 409: "conflict",
                 413: "payload_too_large", 415: "unsupported_media_type", 422: "invalid_request",
                 429: "rate_limited", 500: "internal_error", 503: "unavailable"}
 
@@ -89,6 +106,17 @@ async def send_error(scope, send, status: int, code: str, message: str, headers:
     raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+_PATH_RE = re.compile(r"(?<![\w.])(?:[A-Za-z]:)?(?:/[^\s/'\"`]+)+/?")
+
+
+def scrub_paths(message: str, *paths: Any) -> str:
+    """The message with file system paths replaced: error bodies never show where files live."""
+    for p in paths:
+        if p:
+            message = message.replace(str(p), "<index>")
+    return _PATH_RE.sub("<path>", message)
 
 
 # -- logging ---------------------------------------------------------------------------------
@@ -302,7 +330,7 @@ class RateLimit:
         scope["qa.client"] = key
         path = scope.get("path", "")
         limited = self.rate > 0 and scope["method"] != "OPTIONS" and (
-            path == "/v1/ask" or path.startswith("/v1/documents/"))
+            path == "/v1/ask" or path.startswith(("/v1/documents/", "/v1/admin/")))
         if limited:
             wait = self.take(key)
             if wait > 0:
@@ -313,10 +341,14 @@ class RateLimit:
 
 
 class BodyLimit:
-    """413 for bodies over `limit` bytes: by Content-Length up front, else by counting what arrives."""
+    """413 for bodies over `limit` bytes: by Content-Length up front, else by counting what arrives.
 
-    def __init__(self, app, limit: int):
-        self.app, self.limit = app, limit
+    408 when the body has not fully arrived ``timeout_s`` after the app first asks for it: a client
+    trickling bytes costs one idle coroutine for a bounded time, never a worker or an answer slot.
+    """
+
+    def __init__(self, app, limit: int, timeout_s: float | None = None):
+        self.app, self.limit, self.timeout_s = app, limit, timeout_s
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -330,20 +362,36 @@ class BodyLimit:
                 return await send_error(scope, send, 400, "bad_request", "invalid Content-Length")
             if too_big:
                 return await send_error(scope, send, 413, "payload_too_large", message)
-        state = {"received": 0, "rejected": False, "started": False}
+        state: dict[str, Any] = {"received": 0, "rejected": False, "started": False, "complete": False,
+                                 "deadline": None}
+
+        async def reject(status: int, code: str, text: str):
+            state["rejected"] = True
+            if not state["started"]:
+                state["started"] = True
+                await send_error(scope, send, status, code, text)
+            return {"type": "http.disconnect"}  # the app stops reading; what it sends is dropped
 
         async def guarded_receive():
             if state["rejected"]:
                 return {"type": "http.disconnect"}
-            msg = await receive()
+            if self.timeout_s and not state["complete"]:
+                if state["deadline"] is None:
+                    state["deadline"] = time.monotonic() + self.timeout_s
+                try:
+                    with anyio.fail_after(max(0.0, state["deadline"] - time.monotonic())):
+                        msg = await receive()
+                except TimeoutError:
+                    return await reject(408, "request_timeout",
+                                        f"the request body did not arrive within {self.timeout_s:g} s")
+            else:
+                msg = await receive()
             if msg["type"] == "http.request":
+                if not msg.get("more_body", False):
+                    state["complete"] = True
                 state["received"] += len(msg.get("body", b""))
                 if state["received"] > self.limit:
-                    state["rejected"] = True
-                    if not state["started"]:
-                        state["started"] = True
-                        await send_error(scope, send, 413, "payload_too_large", message)
-                    return {"type": "http.disconnect"}  # the app stops reading; what it sends is dropped
+                    return await reject(413, "payload_too_large", message)
             return msg
 
         async def guarded_send(msg):
@@ -445,7 +493,18 @@ class ErrorOut(BaseModel):
     error: ErrorDetail
 
 
-ERRORS = {s: {"model": ErrorOut} for s in (413, 422, 429, 503)}
+class ReloadOut(BaseModel):
+    status: Literal["reloaded"]
+    index_id: str
+    previous_index_id: str
+    changed: bool = Field(description="The new index differs from the one served before.")
+    documents: int
+    embedder_reused: bool
+    load_s: float
+
+
+ERRORS = {s: {"model": ErrorOut} for s in (400, 408, 413, 422, 429, 503)}
+ADMIN_ERRORS = {s: {"model": ErrorOut} for s in (401, 409, 429, 500, 503)}
 
 
 # -- the app ---------------------------------------------------------------------------------
@@ -454,21 +513,127 @@ def _static(name: str) -> bytes:
     return (STATIC / name).read_bytes()
 
 
+def close_engine(engine) -> None:
+    """Release what an engine holds beyond memory (its embedding worker threads)."""
+    close = getattr(engine, "close", None)
+    if callable(close):
+        close()
+        return
+    pool = getattr(engine, "_pool", None)
+    if pool is not None:
+        pool.shutdown(wait=False)
+
+
 def create_app(settings: Settings | None = None, engine=None,
                on_load_error: Callable[[Exception], None] | None = None) -> FastAPI:
     settings = settings or Settings()
     state: dict[str, Any] = {"engine": engine, "load_error": None}
     slots: dict[str, anyio.Semaphore] = {}
     widget_js, demo_html, demo_css = _static("widget.js"), _static("demo.html"), _static("demo.css")
+    engine_kw = {"embed_budget_ms": settings.embed_budget_ms or None}
+    # which engines requests are using: an engine swapped out by a reload is closed by its last user
+    users: dict[int, int] = {}
+    retired: dict[int, Any] = {}
+    engine_lock = threading.Lock()
+    reload_lock = threading.Lock()
+
+    @contextmanager
+    def using_engine():
+        """The engine to answer with, held for the whole request (a reload meanwhile does not change it)."""
+        with engine_lock:
+            eng = state["engine"]
+            if eng is not None:
+                users[id(eng)] = users.get(id(eng), 0) + 1
+        try:
+            yield eng
+        finally:
+            if eng is not None:
+                done = None
+                with engine_lock:
+                    users[id(eng)] -= 1
+                    if not users[id(eng)]:
+                        del users[id(eng)]
+                        done = retired.pop(id(eng), None)
+                if done is not None:
+                    close_engine(done)
+
+    def swap_engine(new) -> Any:
+        with engine_lock:
+            old, state["engine"] = state["engine"], new
+            if old is None or old is new:
+                return old
+            if users.get(id(old)):
+                retired[id(old)] = old  # closed when its last request ends
+                return old
+        close_engine(old)
+        return old
+
+    def reload_index(trigger: str = "api", request_id: str = "") -> dict[str, Any]:
+        """Load the index at ``settings.index`` and swap it in; ApiError when it cannot be (old one stays)."""
+        from qa.embed import EmbedderError, load_embedder
+        from qa.engine import Engine
+        from qa.store import IndexError_, load_index, read_manifest
+
+        if not reload_lock.acquire(blocking=False):
+            raise ApiError(409, "reload_in_progress", "a reload is already running; try again when it has finished")
+        try:
+            current = state["engine"]
+            if current is None:
+                raise ApiError(503, "not_ready", "the index is still loading; reload once it is ready",
+                               {"retry-after": "5"})
+            old_id = current.index_id
+            fields: dict[str, Any] = {"event": "reload", "trigger": trigger, "request_id": request_id,
+                                      "previous_index_id": old_id}
+            t = time.perf_counter()
+            folder = Path(settings.index)
+            try:
+                folder = folder.resolve()  # one target: `qa index` may swap the link again while we read
+                manifest = read_manifest(folder)
+                embedder = getattr(current, "embedder", None)
+                reused = embedder is not None and getattr(embedder, "name", None) == manifest.get("model")
+                if not reused:
+                    embedder = load_embedder(str(manifest.get("model")))
+                data = load_index(folder, expect_model=embedder.name, expect_dim=embedder.dim)
+                new = Engine(data, embedder, **engine_kw)
+                new.ask("warm up the model and the retrievers")
+            except (IndexError_, EmbedderError) as e:
+                message = scrub_paths(str(e), settings.index, folder)
+                log.error("reload failed", extra={"fields": dict(fields, status="failed", error=str(e))})
+                raise ApiError(409, "reload_failed",
+                               f"reload failed; still serving index {old_id}: {message}") from None
+            except Exception as e:  # noqa: BLE001  (anything unexpected: logged, never shown)
+                log.error("reload failed", exc_info=True,
+                          extra={"fields": dict(fields, status="failed", error=repr(e))})
+                raise ApiError(500, "reload_failed", f"reload failed with an internal error (logged under this "
+                                                     f"request id); still serving index {old_id}") from None
+            swap_engine(new)
+            out = {"status": "reloaded", "index_id": new.index_id, "previous_index_id": old_id,
+                   "changed": new.index_id != old_id, "documents": len(new.data.docs),
+                   "embedder_reused": reused, "load_s": round(time.perf_counter() - t, 3)}
+            log.info("reloaded", extra={"fields": dict(fields, **out)})
+            return out
+        finally:
+            reload_lock.release()
+
+    def reload_from_signal(trigger: str = "SIGHUP") -> None:
+        """For signal handlers and other fire-and-forget callers: reload in a thread, log the outcome."""
+        def run():
+            try:
+                reload_index(trigger)
+            except ApiError as e:
+                if e.code == "reload_in_progress" or e.code == "not_ready":
+                    log.warning("reload skipped: %s", e.message)
+                # reload_failed was logged by reload_index
+        threading.Thread(target=run, name="qa-reload-index", daemon=True).start()
 
     def load() -> None:
         from qa.engine import Engine
 
         t = time.perf_counter()
         try:
-            eng = Engine.load(settings.index)
+            eng = Engine.load(settings.index, **engine_kw)
             eng.ask("warm up the model and the retrievers")  # first forward pass and JIT paths, before ready
-            state["engine"] = eng
+            swap_engine(eng)
         except Exception as e:  # noqa: BLE001  (IndexError_, EmbedderError, or anything unexpected)
             state["load_error"] = e
             log.error("could not load the index: %s", e)
@@ -493,6 +658,8 @@ def create_app(settings: Settings | None = None, engine=None,
     )
     app.state.settings = settings
     app.state.qa = state
+    app.state.reload_index = reload_index  # (trigger, request_id) -> result dict; raises ApiError
+    app.state.reload_in_background = reload_from_signal  # for `qa serve`'s SIGHUP handler
 
     def ready_engine():
         eng = state["engine"]
@@ -546,7 +713,8 @@ def create_app(settings: Settings | None = None, engine=None,
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, e: StarletteHTTPException):
         code = STATUS_CODES.get(e.status_code, "error")
-        message = {404: "no such endpoint", 405: "method not allowed for this endpoint"}.get(
+        message = {400: "the request is malformed (a body that is not UTF-8 JSON, or a bad header)",
+                   404: "no such endpoint", 405: "method not allowed for this endpoint"}.get(
             e.status_code, "the request could not be handled")
         return error_response(request.scope, e.status_code, code, message, dict(e.headers or {}))
 
@@ -560,23 +728,31 @@ def create_app(settings: Settings | None = None, engine=None,
         if len(body.question) > settings.max_question_chars:
             raise ApiError(422, "question_too_long",
                            f"the question is longer than {settings.max_question_chars} characters; shorten it")
-        eng = ready_engine()
         filters = None
         if body.filters:
             filters = Filters(doc_ids=tuple(body.filters.doc_ids), sources=tuple(body.filters.sources))
-        try:
-            answer = await in_slot(lambda: eng.ask(body.question, top_k=body.top_k, max_sentences=body.max_sentences,
-                                                   filters=filters, mode=body.mode))
-        except QuestionError as e:
-            raise ApiError(422, "invalid_question", str(e)) from None
-        fields.update(abstained=answer.abstained, citations=len(answer.citations), confidence=answer.confidence,
+        with using_engine():
+            eng = ready_engine()  # this request's engine to the end, whatever a reload does meanwhile
+            try:
+                answer = await in_slot(lambda: eng.ask(body.question, top_k=body.top_k,
+                                                       max_sentences=body.max_sentences, filters=filters,
+                                                       mode=body.mode))
+            except QuestionError as e:
+                raise ApiError(422, "invalid_question", str(e)) from None
+            except RetrievalError:
+                log.error("retrieval failed", exc_info=True,
+                          extra={"fields": {"event": "retrieval_failed", "request_id": _request_id(request.scope)}})
+                raise ApiError(503, "retrieval_unavailable", "no retriever could search the index just now; "
+                               "try again shortly", {"retry-after": "5"}) from None
+        fields.update(index_id=answer.index_id, abstained=answer.abstained, citations=len(answer.citations), confidence=answer.confidence,
                       mode=answer.mode, degraded=answer.degraded, timings_ms=answer.timings_ms)
         return JSONResponse(answer.to_dict())
 
     @app.get("/v1/documents/{doc_id:path}", response_model=DocumentOut, responses={404: {"model": ErrorOut}},
              tags=["documents"], summary="A stored document: text, sections and metadata, for citation offsets")
-    async def document(doc_id: str):
+    async def document(doc_id: str, request: Request):
         eng = ready_engine()
+        request.scope.get("qa.log", {})["index_id"] = eng.index_id
         doc = eng.document(doc_id)
         if doc is None:
             raise ApiError(404, "document_not_found", "no document with this id in the index")
@@ -598,6 +774,21 @@ def create_app(settings: Settings | None = None, engine=None,
         eng = ready_engine()
         return {"status": "ready", "index_id": eng.index_id, "documents": len(eng.data.docs)}
 
+    if settings.admin_token is not None:  # no token configured: the endpoint does not exist (404)
+        admin_token = settings.admin_token.get_secret_value().encode()
+
+        @app.post("/v1/admin/reload", response_model=ReloadOut, responses=ADMIN_ERRORS, tags=["operations"],
+                  summary="Load the index at the configured path again and swap it in (admin token)")
+        async def reload(request: Request):
+            scheme, _, given = request.headers.get("authorization", "").partition(" ")
+            if not (scheme.lower() == "bearer"
+                    and hmac.compare_digest(given.strip().encode("utf-8", "surrogateescape"), admin_token)):
+                raise ApiError(401, "unauthorized", "this endpoint needs the admin token as 'Authorization: Bearer "
+                               "<token>'", {"www-authenticate": "Bearer"})
+            out = await anyio.to_thread.run_sync(reload_index, "api", _request_id(request.scope))
+            request.scope.get("qa.log", {})["index_id"] = out["index_id"]
+            return JSONResponse(out)
+
     @app.get("/widget.js", include_in_schema=False)
     async def widget():
         return Response(widget_js, media_type="text/javascript; charset=utf-8",
@@ -618,7 +809,7 @@ def create_app(settings: Settings | None = None, engine=None,
                         headers={"content-security-policy": DEMO_CSP, "cache-control": "no-cache"})
 
     # outermost last: RequestContext -> CORS -> RateLimit -> BodyLimit -> routes
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst,
                        proxies=settings.proxy_networks())
     app.add_middleware(CORS, origins=settings.cors_origins, credentials=settings.cors_allow_credentials)

@@ -28,6 +28,10 @@ MODES = ("hybrid", "hybrid-weighted", "bm25", "dense")
 MAX_QUESTION_CHARS = 2000  # embedder sees ~256 word pieces anyway; BM25 beyond this is noise
 
 
+class RetrievalError(RuntimeError):
+    """Neither BM25 nor dense retrieval could run; the API answers 503."""
+
+
 class QuestionError(ValueError):
     """The question cannot be asked (empty, or nothing but punctuation)."""
 
@@ -58,7 +62,10 @@ class Engine:
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qa-embed") if embed_budget_ms else None
         self.doc_rows = {d.doc_id: i for i, d in enumerate(data.docs)}
         self._chunk_doc = np.array([c.doc for c in data.chunks], dtype=np.int64)
-        self.data.bm25.search(["warmup"], 1)  # compiles the numba scorer now, not on the first question
+        try:
+            self.data.bm25.search(["warmup"], 1)  # compiles the numba scorer now, not on the first question
+        except Exception:
+            pass  # a broken BM25 index shows itself (degraded answers) when asked, not here
 
     @classmethod
     def load(cls, index_dir: Path, embedder: Embedder | None = None, **kw) -> Engine:
@@ -87,36 +94,57 @@ class Engine:
                 and (not filters.sources or d.source in filters.sources)}
         return np.flatnonzero(np.isin(self._chunk_doc, list(docs)))
 
+    def _bm25(self, question: str, depth: int, allowed: np.ndarray | None):
+        mask = None
+        if allowed is not None:
+            mask = np.zeros(len(self.data.chunks), dtype=np.float32)
+            mask[allowed] = 1.0
+        return self.data.bm25.search(tokenize(question), depth, mask)
+
     def retrieve(self, question: str, q_vec: np.ndarray | None, mode: str, k: int,
-                 filters: Filters | None = None, timings: dict | None = None) -> list[Hit]:
+                 filters: Filters | None = None, timings: dict | None = None,
+                 failures: list[str] | None = None) -> list[Hit]:
+        """Fused hits. A failing leg is left out (named in ``failures``) and the other answers alone;
+        if no leg can answer, `RetrievalError`."""
         timings = timings if timings is not None else {}
+        failures = failures if failures is not None else []
         allowed = self._allowed(filters)
         depth = max(self.retrieval.depth, k)
-        b_rows = b_scores = d_rows = d_scores = np.zeros(0)
+        legs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        want_dense = mode != "bm25" and q_vec is not None
+        for leg in ("bm25", "dense"):
+            t = time.perf_counter()
+            if leg == "dense" and want_dense or leg == "bm25" and (mode != "dense" or not want_dense):
+                try:
+                    legs[leg] = (self._bm25(question, depth, allowed) if leg == "bm25"
+                                 else self.data.vectors.search(q_vec, depth, allowed))
+                except Exception:  # one broken leg must not silence the other
+                    failures.append(leg)
+            timings[leg] = (time.perf_counter() - t) * 1000
+        if failures and not legs and "bm25" not in failures:
+            try:
+                legs["bm25"] = self._bm25(question, depth, allowed)
+            except Exception:
+                failures.append("bm25")
+        if not legs:
+            raise RetrievalError(f"retrieval failed ({', '.join(failures)})")
         t = time.perf_counter()
-        if mode != "dense" or q_vec is None:
-            mask = None
-            if allowed is not None:
-                mask = np.zeros(len(self.data.chunks), dtype=np.float32)
-                mask[allowed] = 1.0
-            b_rows, b_scores = self.data.bm25.search(tokenize(question), depth, mask)
-        timings["bm25"] = (time.perf_counter() - t) * 1000
-        t = time.perf_counter()
-        if mode != "bm25" and q_vec is not None:
-            d_rows, d_scores = self.data.vectors.search(q_vec, depth, allowed)
-        timings["dense"] = (time.perf_counter() - t) * 1000
-        t = time.perf_counter()
-        if q_vec is None or mode == "bm25":
-            hits = fuse.single(b_rows.tolist(), b_scores.tolist(), "bm25")
-        elif mode == "dense":
-            hits = fuse.single(d_rows.tolist(), d_scores.tolist(), "dense")
+        if len(legs) == 1:
+            (leg, (rows, scores)), = legs.items()
+            hits = fuse.single(rows.tolist(), scores.tolist(), leg)
         elif mode == "hybrid-weighted":
+            (b_rows, b_scores), (d_rows, d_scores) = legs["bm25"], legs["dense"]
             hits = fuse.weighted(b_rows.tolist(), b_scores.tolist(), d_rows.tolist(), d_scores.tolist(),
                                  self.retrieval.alpha)
         else:
-            hits = fuse.rrf(b_rows.tolist(), d_rows.tolist(), self.retrieval.rrf_k)
+            hits = fuse.rrf(legs["bm25"][0].tolist(), legs["dense"][0].tolist(), self.retrieval.rrf_k)
         timings["fuse"] = (time.perf_counter() - t) * 1000
         return hits[:depth]
+
+    def close(self) -> None:
+        """Stop the embedding worker threads (after a hot reload replaced this engine)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
     def encode(self, question: str) -> np.ndarray:
         """The question's vector; raises TimeoutError past ``embed_budget_ms`` (the answer then degrades)."""
@@ -144,7 +172,9 @@ class Engine:
             except Exception:  # a failing or slow embedder must not take the service down: BM25 still answers
                 q_vec, degraded = None, True
             timings["embed"] = (time.perf_counter() - t0) * 1000
-        hits = self.retrieve(q, q_vec, mode, top_k, filters, timings)
+        failures: list[str] = []
+        hits = self.retrieve(q, q_vec, mode, top_k, filters, timings, failures)
+        degraded = degraded or bool(failures)
         t = time.perf_counter()
         scored = ans.score_sentences(self.data, q, q_vec, hits, self.answer_params)
         raw = scored[0].score if scored else 0.0

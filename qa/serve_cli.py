@@ -3,10 +3,15 @@
 Flags override `QA_*` environment variables (qa/settings.py). The index is checked before the
 server starts (a missing or unsupported index is one line and exit 2); the model and index then
 load once in the background while `/v1/healthz` already answers and `/v1/readyz` says 503.
+
+SIGHUP reloads the index at the configured path (see `qa.api`: verified, warmed up, then swapped in
+atomically; a bad index is logged and the old one keeps serving). uvicorn closes idle keep-alive
+connections after ``keep_alive_s`` and answers 503 beyond ``max_connections``.
 """
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -55,10 +60,14 @@ def serve(
         if server is not None:
             server.should_exit = True
 
-    config = uvicorn.Config(create_app(settings, on_load_error=on_load_error), host=settings.host, port=settings.port,
+    api = create_app(settings, on_load_error=on_load_error)
+    config = uvicorn.Config(api, host=settings.host, port=settings.port,
                             log_config=None, access_log=False, proxy_headers=False, server_header=False,
-                            timeout_graceful_shutdown=5)
+                            timeout_graceful_shutdown=5, timeout_keep_alive=settings.keep_alive_s,
+                            limit_concurrency=settings.max_connections)
     server = uvicorn.Server(config)
+    # uvicorn handles SIGINT and SIGTERM; SIGHUP (which would otherwise end the process) reloads the index
+    signal.signal(signal.SIGHUP, lambda signum, frame: api.state.reload_in_background("SIGHUP"))
     server.run()
     if failed:
         fail(str(failed[0]))

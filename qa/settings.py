@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -52,6 +52,16 @@ class Settings(BaseSettings):
         description="Proxy addresses/CIDRs whose X-Forwarded-For is believed when keying the rate limit.")
     max_concurrency: int = Field(4, ge=1, description="Questions answered at once; the rest queue.")
     queue_timeout_s: float = Field(5.0, ge=0, description="How long a question may queue for a slot before 503.")
+    embed_budget_ms: float = Field(
+        2000, ge=0, description="Time budget for embedding a question; past it (or if the embedder fails) the "
+        "answer comes from BM25 alone with degraded=true. 0: no budget.")
+    body_timeout_s: float = Field(10.0, gt=0, description="Longest a client may take to send its request body; "
+                                  "slower gets 408.")
+    keep_alive_s: float = Field(5.0, gt=0, description="Idle keep-alive connections are closed after this long.")
+    max_connections: int = Field(1000, ge=1, description="Open connections and requests the server holds at once; "
+                                 "beyond it uvicorn answers 503.")
+    admin_token: SecretStr | None = Field(
+        None, description="Bearer token for POST /v1/admin/reload; unset: the admin endpoint does not exist (404).")
     docs: bool = Field(True, description="Serve OpenAPI docs at /docs and /openapi.json.")
     log_questions: bool = Field(False, description="Put the question text in the request log (off: may hold patient details).")
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
@@ -82,6 +92,15 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(p, strict=False)
             except ValueError:
                 raise ValueError(f"trusted proxy {p!r} is not an IP address or CIDR network") from None
+        return v
+
+    @field_validator("admin_token")
+    @classmethod
+    def _token(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None or not v.get_secret_value().strip():
+            return None  # QA_ADMIN_TOKEN= (empty) means admin off, never "any empty token"
+        if len(v.get_secret_value()) < 16:
+            raise ValueError("admin token must be at least 16 characters")
         return v
 
     @field_validator("log_level")

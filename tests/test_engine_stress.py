@@ -84,3 +84,27 @@ def test_concurrent_answers_equal_sequential(engine):
     with ThreadPoolExecutor(threads) as pool:
         got = list(pool.map(engine.ask, qs))
     assert all(_same(a, expected[q]) for q, a in zip(qs, got))
+
+
+def test_a_broken_leg_degrades_and_both_broken_raise(fake_engine):
+    from qa.engine import RetrievalError
+
+    class BrokenBM25:
+        def search(self, *a, **kw):
+            raise RuntimeError("bm25 index gone")
+
+    class BrokenVectors:
+        def search(self, *a, **kw):
+            raise RuntimeError("faiss gone")
+
+    import dataclasses
+
+    no_bm25 = Engine(dataclasses.replace(fake_engine.data, bm25=BrokenBM25()), FakeEmbedder())
+    a = no_bm25.ask("methotrexate dose")
+    assert a.degraded and a.passages and all(p.bm25_rank is None for p in a.passages)
+    no_dense = Engine(dataclasses.replace(fake_engine.data, vectors=BrokenVectors()), FakeEmbedder())
+    b = no_dense.ask("methotrexate dose")
+    assert b.degraded and b.passages and all(p.dense_rank is None for p in b.passages)
+    both = Engine(dataclasses.replace(fake_engine.data, bm25=BrokenBM25(), vectors=BrokenVectors()), FakeEmbedder())
+    with pytest.raises(RetrievalError):
+        both.ask("methotrexate dose")

@@ -69,9 +69,29 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def sentence_contexts(doc: Document, units) -> list[str]:
+    """What the embedder sees for each answer unit: the unit, after the words that frame it.
+
+    A list item is read after its lead-in ("Risk groups are based on: | age"), a sentence after its
+    heading path, so "29.9% for infants in the high risk group" still matches a question about
+    6-year survival. Only the embedding gets this context; citations quote the unit alone.
+    """
+    out, lead = [], ""
+    for u in units:
+        text = doc.text[u.start:u.end]
+        label = section_label(doc.title, u.section)
+        if u.kind == "item":
+            out.append(f"{lead} {text}" if lead else (f"{label}: {text}" if label else text))
+        else:
+            out.append(f"{label}: {text}" if label else text)
+            lead = text if text.endswith(":") else ""
+    return out
+
+
 def _split(docs: list[Document], params: ChunkParams):
     chunks: list[Chunk] = []
     sent_rows: list[tuple[int, int, int, int]] = []
+    contexts: list[str] = []
     for d_row, doc in enumerate(docs):
         units, raws = chunk(doc, params)
         base_sent = len(sent_rows)
@@ -84,8 +104,9 @@ def _split(docs: list[Document], params: ChunkParams):
                                 base_sent + rc.unit_lo, base_sent + rc.unit_hi))
         for u_i, u in enumerate(units):
             sent_rows.append((d_row, u.start, u.end, first_chunk[u_i]))
+        contexts.extend(sentence_contexts(doc, units))
     sentences = np.array(sent_rows, dtype=np.int64).reshape(-1, 4)
-    return chunks, sentences
+    return chunks, sentences, contexts
 
 
 class _Reuse:
@@ -142,12 +163,11 @@ def build_index(corpus: Path, out: Path, embedder: Embedder, chunk_params: Chunk
 
     docs = docs if docs is not None else read_corpus(Path(corpus), on_skip=skipped)
     lap("read")
-    chunks, sentences = _split(docs, chunk_params)
+    chunks, sentences, sent_texts = _split(docs, chunk_params)
     if not chunks:
         raise CorpusError(f"nothing to index in {corpus}: the documents hold no sentences")
     lap("chunk")
     chunk_texts = [chunk_embed_text(docs[c.doc], c, docs[c.doc].text[c.start:c.end]) for c in chunks]
-    sent_texts = [docs[d].text[s:e] for d, s, e, _ in sentences.tolist()]
     chunk_keys = [_key(embedder.name, x) for x in chunk_texts]
     sent_keys = [_key(embedder.name, x) for x in sent_texts]
     lap("split")

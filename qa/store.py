@@ -35,7 +35,7 @@ from qa.bm25 import BM25Index, BM25Params
 from qa.types import Chunk, Document, Section
 from qa.vectors import VectorIndex
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sentence vectors embed their lead-in or heading path
 MANIFEST = "manifest.json"
 
 

@@ -66,23 +66,29 @@ def candidates(data: IndexData, hits: list[Hit], n_passages: int) -> list[tuple[
 
 
 def score_sentences(data: IndexData, question: str, q_vec: np.ndarray | None, hits: list[Hit],
-                    p: AnswerParams) -> list[Scored]:
+                    p: AnswerParams, typed: str | None = None) -> list[Scored]:
+    """``question`` is the expanded question; ``typed``, what the user typed, sets the overlap's
+    denominator, so expansions ("HiDAC (high-dose cytarabine)") can add matches but never dilute."""
     cands = candidates(data, hits, p.passages)
     if not cands:
         return []
     q_tokens = set(tokenize(question))
+    n_typed = len(set(tokenize(typed))) if typed else len(q_tokens)
     rows = np.array([s for s, _ in cands])
     cos = data.sentence_vectors[rows] @ q_vec if q_vec is not None else np.zeros(len(rows), dtype=np.float32)
     w_cos = p.w_cos if q_vec is not None else 0.0
+    # without a question vector (bm25 mode, or a failed embedder) rescale the remaining weights to
+    # the full range, so one calibrated threshold still means something
+    rescale = 1.0 if q_vec is not None else (p.w_cos + p.w_lex + p.w_rank) / (p.w_lex + p.w_rank)
     out = []
     for (s, rank), c in zip(cands, cos.tolist()):
         text = data.sentence_text(s)
         words = set(tokenize(text)) | set(tokenize(" ".join(data.chunks[int(data.sentences[s][3])].section)))
-        overlap = len(q_tokens & words) / len(q_tokens) if q_tokens else 0.0
+        overlap = min(1.0, len(q_tokens & words) / n_typed) if n_typed else 0.0
         score = w_cos * c + p.w_lex * overlap + p.w_rank / rank
         if text.endswith(":"):
             score -= p.lead_in_penalty
-        out.append(Scored(s, score, rank))
+        out.append(Scored(s, score * rescale, rank))
     out.sort(key=lambda x: (-x.score, x.sentence))
     return out
 

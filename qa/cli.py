@@ -112,7 +112,7 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer contract as JSON (one line each).")] = False,
     top_k: Annotated[int, typer.Option(min=1, max=50, help="Passages to return.")] = 5,
     max_sentences: Annotated[int, typer.Option(min=1, max=10, help="Most sentences in an answer.")] = 3,
-    mode: Annotated[Optional[str], typer.Option(help="hybrid, hybrid-weighted, bm25 or dense.")] = None,
+    mode: Annotated[Optional[str], typer.Option(help="hybrid-weighted (default), hybrid (RRF), bm25 or dense.")] = None,
     doc: Annotated[Optional[list[str]], typer.Option(help="Only these document ids (repeatable).")] = None,
 ) -> None:
     """Answer QUESTION with cited sentences from the index, or say the sources do not answer it."""

@@ -11,7 +11,7 @@ Any other sentence-transformers path works too (``QA_MODEL=/path/to/model``).
 from __future__ import annotations
 
 import os
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -92,14 +92,17 @@ class SentenceTransformerEmbedder(Embedder):
         self.dim = int(get_dim())
         self.batch_size = batch_size
         self.max_seq_length = int(self.model.max_seq_length)
-        # torch modules are not documented as thread-safe for concurrent forward passes
-        self._lock = threading.Lock()
+        # Every forward pass runs on one dedicated thread: torch is not documented as safe for
+        # concurrent passes, and passes started from different threads differed in the last bits
+        # (their intra-op settings differ), which flipped near-tied answers between requests.
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-torch")
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return self.model.encode(texts, batch_size=len(texts), convert_to_numpy=True,
+                                 show_progress_bar=False).astype(np.float32, copy=False)
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
-        with self._lock:
-            return self.model.encode(
-                list(texts), batch_size=len(texts), convert_to_numpy=True, show_progress_bar=False
-            ).astype(np.float32, copy=False)
+        return self._worker.submit(self._encode, list(texts)).result()
 
 
 ENCODERS = ("torch", "onnx")

@@ -1,1 +1,178 @@
-"""`qa eval`: registered on the main app (see qa/eval/)."""
+"""`qa eval`: run gold question suites through qa, or compare two runs (see qa/eval/).
+
+    qa eval SUITE [--split S] [--modes bm25,dense,hybrid,hybrid-weighted] [--calibrate] [--out DIR] [--limit N]
+    qa eval compare A.json B.json
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from qa.cli import _progress, app, err, fail, out
+
+HEADLINE = ["ndcg@10", "recall@1", "recall@10", "recall@100", "mrr@10", "evidence_hit@5", "answer_hit@1",
+            "citation_precision", "em", "f1", "abstain_accuracy", "auroc"]
+
+
+def _table(report: dict) -> Table:
+    """Metrics down, modes across: fits a terminal whatever the number of metrics."""
+    modes = report["modes"]
+    rows = [m for m in HEADLINE if any(modes[x].get(m) is not None for x in modes)]
+    t = Table(title=f"{report['suite']} / {report['split']} ({report['n_questions']} questions)")
+    t.add_column("metric")
+    for name in modes:
+        t.add_column(name + (" *" if name == report["default_mode"] else ""), justify="right")
+    for r in rows:
+        t.add_row(r, *[f"{modes[x][r]:.3f}" if modes[x].get(r) is not None else "–" for x in modes])
+    t.add_row("total ms p50", *[f"{modes[x]['latency_ms']['total'].get('p50', 0):.1f}" for x in modes])
+    return t
+
+
+def _compare(paths: list[Path], as_json: bool) -> None:
+    import json
+
+    from qa.eval.compare import CompareError, compare, load, warnings_for
+
+    if len(paths) != 2:
+        fail("qa eval compare needs two reports: qa eval compare A.json B.json")
+    try:
+        a, b = load(paths[0]), load(paths[1])
+    except CompareError as e:
+        fail(str(e))
+    rows = compare(a, b)
+    if as_json:
+        print(json.dumps({"a": str(paths[0]), "b": str(paths[1]), "warnings": warnings_for(a, b), "rows": rows}, indent=2))
+        return
+    for w in warnings_for(a, b):
+        err.print(f"[yellow]warning:[/] {w}", highlight=False)
+    t = Table(title=f"A = {paths[0]}\nB = {paths[1]}")
+    for c, j in (("mode", "left"), ("metric", "left"), ("A", "right"), ("B", "right"), ("Δ (B−A)", "right"),
+                 ("noise ±", "right"), ("", "left")):
+        t.add_column(c, justify=j)
+    for r in rows:
+        t.add_row(r["mode"], r["metric"], f"{r['a']:.4g}", f"{r['b']:.4g}", f"{r['delta']:+.4g}",
+                  (f"{r['noise']:.3g}" + ("" if r["paired"] else " u")) if r["noise"] is not None else "–",
+                  "*" if r["significant"] else "")
+    out.print(t)
+    out.print("* beyond noise: |Δ| > 2 standard errors of the per-question differences (paired, from per_question.jsonl); "
+              "'u': unpaired, 2·sqrt(se_A² + se_B²)", style="dim")
+
+
+@app.command("eval")
+def eval_command(
+    suite_path: Annotated[str, typer.Argument(metavar="SUITE", help="A BEIR suite folder, a SQuAD .json file, or 'compare'.")],
+    reports: Annotated[Optional[list[Path]], typer.Argument(metavar="[A.json B.json]", help="With 'compare': two report.json files (or their folders).")] = None,
+    split: Annotated[Optional[str], typer.Option(help="Split (qrels/<split>.tsv); default test, else dev.")] = None,
+    modes: Annotated[str, typer.Option(help="Comma-separated: bm25, dense, hybrid (= hybrid-rrf), hybrid-weighted.")] = "bm25,dense,hybrid,hybrid-weighted",
+    calibrate: Annotated[bool, typer.Option("--calibrate", help="Fit the abstention threshold and confidence on the dev split first, and save them.")] = False,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Report folder (default eval/reports/<suite>-<split>-<time>).")] = None,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Trial run: first N questions; a large corpus is cut to their documents plus 10*N others.")] = None,
+    model: Annotated[str, typer.Option(envvar="QA_MODEL", help="Embedding model.")] = "all-MiniLM-L6-v2",
+    default_mode: Annotated[str, typer.Option(help="The mode the headline and --calibrate use.")] = "hybrid-weighted",
+    top_k: Annotated[int, typer.Option(min=1, max=50, help="Passages per answer, as in qa ask.")] = 5,
+    max_sentences: Annotated[int, typer.Option(min=1, max=10, help="Most sentences in an answer.")] = 3,
+    depth: Annotated[Optional[int], typer.Option(min=1, help="Override: candidates per leg before fusion.")] = None,
+    rrf_k: Annotated[Optional[int], typer.Option(min=1, help="Override: RRF k.")] = None,
+    alpha: Annotated[Optional[float], typer.Option(min=0, max=1, help="Override: dense weight in hybrid-weighted.")] = None,
+    max_risk: Annotated[float, typer.Option(min=0, max=1, help="--calibrate: most wrong answers allowed among answered on dev; 1 = no bound, plain max accuracy (the default: on 32 dev questions a 5%% bound left qa answering a third of answerable questions).")] = 1.0,
+    calibration_out: Annotated[Optional[Path], typer.Option(help="Where --calibrate writes (default: the file qa ask and the API read).")] = None,
+    cache_dir: Annotated[Optional[Path], typer.Option(help="Index cache folder (default eval/cache).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="compare: print JSON.")] = False,
+) -> None:
+    """Evaluate qa on a gold SUITE (all modes side by side), or `qa eval compare A.json B.json`."""
+    if suite_path == "compare" and (reports or not Path("compare").exists()):
+        _compare(list(reports or []), as_json)
+        return
+    if reports:
+        fail(f"unexpected arguments: {' '.join(map(str, reports))} (only `qa eval compare` takes two reports)")
+
+    from dataclasses import replace
+
+    from qa.calibration import DEFAULT_PATH, load_calibration
+    from qa.embed import EmbedderError, load_embedder
+    from qa.engine import RetrievalParams
+    from qa.eval import report as R
+    from qa.eval.calibrate import fit
+    from qa.eval.runner import EvalSettings, evaluate_suite, parse_modes
+    from qa.eval.suites import SuiteError, load_suite
+    from qa.store import IndexError_
+
+    try:
+        mode_list = parse_modes(modes)
+        default = parse_modes(default_mode)[0]
+        retrieval = RetrievalParams()
+        retrieval = replace(retrieval, **{k: v for k, v in (("depth", depth), ("rrf_k", rrf_k), ("alpha", alpha)) if v is not None})
+    except ValueError as e:
+        fail(str(e))
+    if default not in mode_list:
+        mode_list.append(default)
+    settings = EvalSettings(modes=mode_list, default_mode=default, top_k=top_k, max_sentences=max_sentences,
+                            limit=limit, retrieval=retrieval)
+    try:
+        suite = load_suite(Path(suite_path), split, cache_dir)
+        calibration = load_calibration()
+        embedder = load_embedder(model)
+    except (SuiteError, EmbedderError, ValueError) as e:
+        fail(str(e))
+
+    def run(s, st, cal, engine=None, label=""):
+        with _progress() as bar:
+            idx = bar.add_task("index", total=None, visible=False)
+            qs = bar.add_task(label or "answer", total=min(len(s.queries), st.limit or len(s.queries)))
+
+            def on_index(stage, done, total):
+                bar.update(idx, visible=True, completed=done, total=total)
+
+            return evaluate_suite(s, embedder, st, cal, engine=engine, cache_dir=cache_dir, on_index=on_index,
+                                  on_question=lambda n: bar.advance(qs, n))
+
+    fit_report, engine = None, None
+    try:
+        if calibrate:
+            if suite.format == "beir":
+                if "dev" not in suite.splits:
+                    fail(f"--calibrate fits on the dev split, and {suite.path} has none (splits: {', '.join(suite.splits)})")
+                dev = load_suite(Path(suite_path), "dev", cache_dir)
+            else:
+                dev = suite
+            dev_report, dev_rows, dev_engine = run(dev, replace(settings, modes=[default]), calibration, label="dev")
+            rows = [r for r in dev_rows if r["mode"] == default and (r["answer_hit@1"] is not None or not r["answerable"])]
+            if not rows:
+                fail(f"--calibrate needs gold evidence or unanswerable questions in the dev split of {suite.path}")
+            target = calibration_out or DEFAULT_PATH
+            calibration, fit_report = fit(
+                [r["raw"] for r in rows], [r["answerable"] for r in rows], [bool(r["answer_hit@1"]) for r in rows],
+                f"{dev.name} {dev.split} ({len(rows)} questions, mode {default}, index {dev_report['index_id']})",
+                calibration, max_risk=max_risk)
+            calibration.save(target)
+            fit_report["written_to"] = str(target)
+            err.print(f"calibrated on {dev.name}/{dev.split}: threshold {calibration.threshold} "
+                      f"(dev accuracy {fit_report['dev']['accuracy']:.3f}, risk {fit_report['dev']['risk']:.3f}) -> {target}",
+                      highlight=False)
+            if not fit_report["dev"]["risk_bound_met"]:
+                err.print(f"[yellow]warning:[/] no threshold keeps wrong answers <= {max_risk:.0%} on dev except abstaining on "
+                          f"every question; loosened to <= {fit_report['dev']['risk_bound_used']:.0%} (dev risk "
+                          f"{fit_report['dev']['risk']:.2f})", highlight=False)
+            if not limit:
+                engine = dev_engine  # same corpus, same index
+        report, per_q, _ = run(suite, settings, calibration, engine=engine)
+    except (SuiteError, IndexError_, EmbedderError) as e:
+        fail(str(e))
+    if fit_report:
+        report["calibration"] = fit_report
+    folder = out_dir or (R.ROOT / "eval" / "reports" / f"{report['suite']}-{report['split']}-{dt.datetime.now():%Y%m%d-%H%M%S}")
+    R.write(report, Path(folder), per_q)
+    out.print(_table(report))
+    d = report["modes"][default]
+    if "abstention" in d and suite.has_unanswerable:
+        ab = d["abstention"]
+        out.print(f"{default} at threshold {ab['threshold']}: accuracy {ab['accuracy']:.3f}; answerable questions "
+                  f"answered with gold citation {ab['answerable_accuracy']:.3f}; unanswerable abstained "
+                  f"{ab['unanswerable_accuracy']:.3f}; risk {ab['risk']:.3f}", highlight=False)
+    out.print(f"report: {folder}/report.md  (index {'reused' if report['index_reused'] else 'built'}, "
+              f"{report['seconds']['total']:.0f} s)", highlight=False)

@@ -38,7 +38,7 @@ ABBREVIATIONS = {
     "pt": "patient", "pts": "patients", "yo": "years old", "yr": "year", "yrs": "years",
     "mud": "matched unrelated donor", "hla": "HLA typing", "echo": "echocardiography",
     "r/r": "relapsed or refractory", "mx": "management", "abx": "antibiotics", "sx": "symptoms",
-    "kids": "children", "infant": "infantile", "infants": "infantile",
+    "kids": "children", "elderly": "older", "frontline": "first-line", "1st-line": "frontline", "infant": "infantile", "infants": "infantile",
 }
 # ordinary English words unless typed in capitals ("is it safe" vs "IT MTX")
 ONLY_IN_CAPITALS = frozenset({"it", "os", "cr", "pt", "bm", "lp", "mud", "allo", "echo", "ven", "ida", "aza", "dx", "tx", "rx", "sx", "mx"})
@@ -52,8 +52,13 @@ def fold_spelling(text: str) -> str:
     return out
 
 
+# phrases the sources say differently
+PHRASES = [("first line", "frontline"), ("first-line", "frontline"), ("second line", "relapsed")]
+
+
 def expand_question(question: str) -> str:
     q = fold_spelling(question)
+    extra_phrases = [us for gb, us in PHRASES if gb in q.lower() and us not in q.lower()]
     extra = []
     for w in _WORD.findall(q):
         exp = ABBREVIATIONS.get(w.lower())
@@ -61,4 +66,5 @@ def expand_question(question: str) -> str:
             continue
         if exp and exp.lower() not in q.lower() and exp not in extra:
             extra.append(exp)
+    extra += [p for p in extra_phrases if p not in extra]
     return f"{q} ({', '.join(extra)})" if extra else q

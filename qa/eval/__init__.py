@@ -1,0 +1,1 @@
+"""`qa eval`: gold-suite evaluation (suites, metrics, runner, calibration, reports, compare)."""

@@ -1,0 +1,361 @@
+"""Running a suite through qa: one encoding per question, every mode side by side.
+
+For each question the expanded question is encoded once; each mode then runs exactly what
+``qa ask --mode M`` runs (``Engine.ask``; mode ``bm25`` without a question vector, as there) plus
+two retrievals for the ranking metrics: one at the engine's own depth (what ask fuses; nDCG@10,
+Recall@1/5/10, MRR@10, evidence hits) and one deep (``deep_k`` chunks; Recall@100).
+
+The engine is built with an abstention threshold of minus infinity, so every answer is composed
+and scored; whether qa would have abstained is decided here from the raw score and the
+calibration under test. Answer metrics are therefore those of the answer qa would give if it
+answered; abstention metrics say when it does.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from qa.calibration import Calibration
+from qa.engine import MODES, Engine, RetrievalParams
+from qa.answer import AnswerParams
+from qa.normalize import expand_question
+from qa.eval import metrics as M
+from qa.eval.suites import Query, Suite
+
+MODE_ALIASES = {"hybrid-rrf": "hybrid", "rrf": "hybrid", "weighted": "hybrid-weighted"}
+STAGES = ("embed", "bm25", "dense", "fuse", "answer", "total")
+NEVER_ABSTAIN = Calibration(threshold=float("-inf"), rule="eval: answer everything; abstention decided by the harness")
+
+
+def parse_modes(text: str) -> list[str]:
+    out = []
+    for m in (x.strip() for x in text.split(",")):
+        if not m:
+            continue
+        m = MODE_ALIASES.get(m, m)
+        if m not in MODES:
+            raise ValueError(f"unknown mode {m!r}; choose from {', '.join(MODES)} (hybrid-rrf = hybrid)")
+        if m not in out:
+            out.append(m)
+    if not out:
+        raise ValueError("no modes given")
+    return out
+
+
+@dataclass
+class EvalSettings:
+    modes: list[str] = field(default_factory=lambda: ["bm25", "dense", "hybrid", "hybrid-weighted"])
+    default_mode: str = "hybrid-weighted"  # the engine default (qa.engine.DEFAULT_MODE)
+    top_k: int = 5
+    max_sentences: int = 3
+    deep_k: int = 300  # chunks retrieved for Recall@100
+    limit: int | None = None
+    retrieval: RetrievalParams = RetrievalParams()
+    answer: AnswerParams = AnswerParams()
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        return d
+
+
+GoldSpan = tuple[str, int | None, int | None, str]
+
+
+def resolve_evidence(engine: Engine, q: Query) -> list[GoldSpan]:
+    """Gold evidence as spans of the *stored* (NFKC, stripped) document text.
+
+    The suite's offsets refer to its raw text; qa stores NFKC text without leading newlines, so
+    the evidence text is located in the stored text, taking the occurrence nearest the given
+    offset. Evidence whose text is not found keeps no offsets and is matched by containment.
+    """
+    from qa.corpus import nfkc
+
+    out = []
+    for ev in q.evidence:
+        doc = engine.document(ev.doc_id) if ev.doc_id else None
+        text = nfkc(ev.text)
+        if doc is None:
+            out.append((ev.doc_id, None, None, text))
+            continue
+        core = text.strip()
+        lead = len(text) - len(text.lstrip())
+        hits, i = [], doc.text.find(core)
+        while i >= 0 and core:
+            hits.append(i)
+            i = doc.text.find(core, i + 1)
+        if not hits:
+            out.append((ev.doc_id, None, None, text))
+            continue
+        want = (ev.start + lead) if ev.start is not None else hits[0]
+        s = min(hits, key=lambda h: abs(h - want))
+        out.append((ev.doc_id, s, s + len(core), core))
+    return out
+
+
+@dataclass
+class QuestionResult:
+    qid: str
+    mode: str
+    answerable: bool
+    raw: float
+    doc_ranking: list[str]  # documents at the engine's depth, best first
+    deep_ranking: list[str]
+    evidence_hits: list[bool] | None  # per retrieved chunk (first 10), None without evidence
+    cited_hits: list[bool] | None  # per citation, the top-scored first
+    first_cited: str
+    answer_text: str
+    em: float | None
+    f1: float | None
+    contains1: float | None
+    contains: float | None
+    timings: dict[str, float]
+
+    @property
+    def hit1(self) -> bool:
+        return bool(self.cited_hits and self.cited_hits[0])
+
+
+def _chunk_doc_span(engine: Engine, row: int) -> tuple[str, int, int, str]:
+    c = engine.data.chunks[row]
+    doc = engine.data.docs[c.doc]
+    return doc.doc_id, c.start, c.end, doc.text[c.start:c.end]
+
+
+def run_questions(engine: Engine, suite: Suite, settings: EvalSettings,
+                  tick: Callable[[int], None] | None = None) -> dict[str, list[QuestionResult]]:
+    modes = settings.modes
+    results: dict[str, list[QuestionResult]] = {m: [] for m in modes}
+    need_vec = any(m != "bm25" for m in modes)
+    engine.encode("warm up")  # first calls are slow (lazy loading, caches); keep them out of the timings
+    for mode in modes:
+        engine.ask("warm up question", top_k=settings.top_k, mode=mode)
+    for q in suite.queries:
+        text = " ".join(q.text.split())[:2000]
+        qx = expand_question(text)
+        gold = resolve_evidence(engine, q)
+        answerable = suite.answerable(q)
+        t = time.perf_counter()
+        q_vec = engine.encode(qx) if need_vec else None
+        embed_ms = (time.perf_counter() - t) * 1000
+        for mode in modes:
+            vec = None if mode == "bm25" else q_vec
+            a = engine.ask(q.text, top_k=settings.top_k, max_sentences=settings.max_sentences, mode=mode, q_vec=vec)
+            timings = dict(a.timings_ms)
+            timings["embed"] = 0.0 if mode == "bm25" else embed_ms
+            timings["total"] = timings.get("total", 0.0) + timings["embed"]
+            hits = engine.retrieve(qx, vec, mode, settings.top_k)
+            deep = engine.retrieve(qx, vec, mode, settings.deep_k)
+            spans = [_chunk_doc_span(engine, h.chunk) for h in hits]
+            ev_hits = [M.span_hits(*s, gold) for s in spans[:10]] if gold else None
+            # citations are shown in reading order; the *top-scored* one (its score is the raw score)
+            # is the answer's first choice, and the one hit@1, EM and F1 judge
+            cites = sorted(a.citations, key=lambda c: -c.score)
+            cited = [M.span_hits(c.doc_id, c.start, c.end, c.text, gold) for c in cites] if gold else None
+            first = cites[0].text if cites else ""
+            whole = " ".join(c.text for c in a.citations)
+            golds = list(q.answers)
+            results[mode].append(QuestionResult(
+                qid=q.qid, mode=mode, answerable=answerable, raw=float(a.raw_score),
+                doc_ranking=M.doc_ranking(s[0] for s in spans),
+                deep_ranking=M.doc_ranking(engine.data.docs[engine.data.chunks[h.chunk].doc].doc_id for h in deep),
+                evidence_hits=ev_hits, cited_hits=cited, first_cited=first, answer_text=whole,
+                em=M.best_over(M.exact_match, first, golds) if golds else None,
+                f1=M.best_over(M.token_f1, first, golds) if golds else None,
+                contains1=M.contains_answer(first, golds) if golds else None,
+                contains=M.contains_answer(whole, golds) if golds else None,
+                timings=timings,
+            ))
+        if tick:
+            tick(1)
+    return results
+
+
+def summarize(suite: Suite, rows: list[QuestionResult], calibration: Calibration,
+              per_q: dict[str, dict[str, float]] | None = None) -> dict:
+    """Every metric of one mode, with standard errors and question counts.
+
+    ``per_q`` (if given) receives each question's ranking metrics, for paired comparisons.
+    """
+    out: dict = {}
+    se: dict[str, float | None] = {}
+    ns: dict[str, int] = {}
+
+    def put(name: str, values: list[float]):
+        values = [v for v in values if v is not None]
+        if values:
+            out[name] = M.mean(values)
+            se[name] = M.stderr(values)
+            ns[name] = len(values)
+
+    qrels = {q: rel for q, rel in suite.qrels.items()}
+    main, per_main = M.ranx_metrics(qrels, {r.qid: r.doc_ranking for r in rows},
+                                    ("ndcg@10", "recall@1", "recall@5", "recall@10", "mrr@10"))
+    deep, per_deep = M.ranx_metrics(qrels, {r.qid: r.deep_ranking for r in rows}, ("recall@100",))
+    for name in ("ndcg@10", "recall@1", "recall@5", "recall@10", "mrr@10"):
+        if name in main:
+            put(name, [v[name] for v in per_main.values()])
+    if "recall@100" in deep:
+        put("recall@100", [v["recall@100"] for v in per_deep.values()])
+    if per_q is not None:
+        for qid, v in per_main.items():
+            per_q.setdefault(qid, {}).update(v)
+        for qid, v in per_deep.items():
+            per_q.setdefault(qid, {}).update(v)
+
+    ans = [r for r in rows if r.answerable]
+    with_ev = [r for r in ans if r.evidence_hits is not None]
+    for k in (1, 5, 10):
+        put(f"evidence_hit@{k}", [M.hit_at(r.evidence_hits, k) for r in with_ev])
+    put("answer_hit@1", [float(r.hit1) for r in with_ev])
+    put("answer_hit", [float(any(r.cited_hits or [])) for r in with_ev])
+    put("citation_precision", [float(np.mean(r.cited_hits)) for r in with_ev if r.cited_hits])
+    put("answer_contains@1", [r.contains1 for r in ans])
+    put("answer_contains", [r.contains for r in ans])
+    put("em", [r.em for r in ans])
+    put("f1", [r.f1 for r in ans])
+
+    raw = [r.raw for r in rows]
+    conf = [calibration.confidence(x) for x in raw]
+    answerable = [r.answerable for r in rows]
+    if with_ev or suite.has_unanswerable:
+        # "correct" = answerable and the first citation hits gold evidence
+        scope = [r for r in rows if (r.evidence_hits is not None) or not r.answerable]
+        correct = [r.answerable and r.hit1 for r in scope]
+        s_raw = [r.raw for r in scope]
+        oc = M.abstention_outcomes(s_raw, [r.answerable for r in scope], [r.hit1 for r in scope], calibration.threshold)
+        rc = M.risk_coverage(s_raw, correct)
+        out["abstention"] = {
+            **oc,
+            "auroc_correct": M.auroc(s_raw, correct),  # raw score (monotone with confidence) vs correct answer
+            "auroc_answerable": M.auroc(s_raw, [r.answerable for r in scope]) if suite.has_unanswerable else None,
+            "ece": M.ece([calibration.confidence(x) for x in s_raw], correct),
+            "aurc": rc["aurc"],
+            "risk_coverage": {k: [round(v, 5) for v in rc[k]] for k in ("coverage", "risk", "threshold")},
+        }
+        for key in ("accuracy", "answerable_accuracy", "unanswerable_accuracy", "coverage", "risk"):
+            if oc.get(key) is not None and (suite.has_unanswerable or key in ("coverage", "risk")):
+                out[f"abstain_{key}" if key == "accuracy" else key] = oc[key]
+        if out["abstention"]["auroc_answerable"] is not None:
+            out["auroc"] = out["abstention"]["auroc_answerable"]
+        out["auroc_correct"] = out["abstention"]["auroc_correct"]
+        out["ece"] = out["abstention"]["ece"]
+    out["mean_confidence"] = M.mean(conf)
+    out["n_questions"] = len(rows)
+    out["n_answerable"] = sum(answerable)
+    out["latency_ms"] = {s: M.percentiles([r.timings.get(s, 0.0) for r in rows]) for s in STAGES}
+    out["stderr"] = se
+    out["n"] = ns
+    return out
+
+
+def per_question_rows(results: dict[str, list[QuestionResult]], calibration: Calibration,
+                      ranking: dict[str, dict[str, dict[str, float]]] | None = None,
+                      default_mode: str = "hybrid-weighted") -> list[dict]:
+    """One row per question and mode; the answer text (first 400 characters) for the default mode only."""
+    rows = []
+    for mode, rs in results.items():
+        for r in rs:
+            rows.append({
+                "qid": r.qid, "mode": mode, "answerable": r.answerable, "raw": r.raw,
+                **((ranking or {}).get(mode, {}).get(r.qid, {})),
+                "confidence": calibration.confidence(r.raw), "abstained": r.raw < calibration.threshold,
+                "docs": r.doc_ranking[:10],
+                **({} if r.evidence_hits is None else {f"evidence_hit@{k}": M.hit_at(r.evidence_hits, k) for k in (1, 5, 10)}),
+                "answer_hit@1": None if r.cited_hits is None else float(r.hit1),
+                **({} if r.cited_hits is None else {"answer_hit": float(any(r.cited_hits)),
+                    "citation_precision": float(np.mean(r.cited_hits)) if r.cited_hits else None}),
+                "answer_contains@1": r.contains1, "answer_contains": r.contains, "em": r.em, "f1": r.f1, "total_ms": round(r.timings.get("total", 0.0), 2),
+                **({"answer": r.answer_text[:400]} if mode == default_mode else {}),
+            })
+    return rows
+
+
+# -- a whole run -----------------------------------------------------------------------------------
+
+def _limited_docs(suite: Suite, n: int):
+    """For ``--limit``: the judged and evidence documents of the kept questions plus the first 10*n others."""
+    from qa.corpus import read_corpus
+
+    docs = read_corpus(suite.corpus)
+    budget = max(10 * n, 50)
+    if len(docs) <= budget:
+        return None, ""
+    keep = {d for rel in suite.qrels.values() for d in rel} | {e.doc_id for q in suite.queries for e in q.evidence}
+    chosen = [d for i, d in enumerate(docs) if d.doc_id in keep or i < budget]
+    import hashlib
+
+    note = "limit:" + hashlib.sha256("\n".join(d.doc_id for d in chosen).encode()).hexdigest()[:16]
+    return chosen, note
+
+
+def load_engine(suite: Suite, embedder, settings: EvalSettings, cache_dir=None, on_index=None):
+    """(engine, index dir, reused?, seconds, corpus doc count) for ``suite``, building its index if needed."""
+    from qa.eval.cache import cached_index
+
+    t = time.perf_counter()
+    docs, note = (None, "")
+    if settings.limit:
+        docs, note = _limited_docs(suite, settings.limit)
+    index_dir, reused = cached_index(suite.corpus, embedder, name=suite.name, cache_dir=cache_dir, docs=docs,
+                                     docs_note=note, progress=on_index, corpus_sha=suite.corpus_sha)
+    engine = Engine.load(index_dir, embedder, calibration=NEVER_ABSTAIN, retrieval=settings.retrieval,
+                         answer=settings.answer, mode=settings.default_mode)
+    return engine, index_dir, reused, time.perf_counter() - t
+
+
+def evaluate_suite(suite: Suite, embedder, settings: EvalSettings, calibration: Calibration,
+                   engine: Engine | None = None, cache_dir=None, on_index=None, on_question=None) -> tuple[dict, list[dict], Engine]:
+    """Run ``suite`` and return (report dict, per-question rows, engine)."""
+    import datetime as dt
+    import sys
+
+    from qa.eval import report as R
+
+    t0 = time.perf_counter()
+    if settings.limit:
+        suite = suite.limit(settings.limit)
+    reused, index_s, index_dir = True, 0.0, None
+    if engine is None:
+        engine, index_dir, reused, index_s = load_engine(suite, embedder, settings, cache_dir, on_index)
+    t1 = time.perf_counter()
+    results = run_questions(engine, suite, settings, on_question)
+    answer_s = time.perf_counter() - t1
+    ranking: dict[str, dict] = {m: {} for m in results}
+    modes = {m: summarize(suite, rows, calibration, ranking[m]) for m, rows in results.items()}
+    manifest = engine.data.manifest
+    report = {
+        "suite": suite.name,
+        "split": suite.split,
+        "default_mode": settings.default_mode,
+        "modes": modes,
+        "n_questions": len(suite.queries),
+        "created": dt.datetime.now().isoformat(timespec="seconds"),
+        "command": " ".join(["qa", *sys.argv[1:]]) if sys.argv and sys.argv[0].endswith("qa") else " ".join(sys.argv),
+        "git": R.git_state(),
+        "index_id": engine.index_id,
+        "index_dir": str(index_dir) if index_dir else None,
+        "index_reused": reused,
+        "model": manifest.get("model"),
+        "limit": settings.limit,
+        "corpus_docs": len(engine.data.docs),
+        "settings": {
+            **settings.to_dict(),
+            "chunking": manifest.get("chunking"),
+            "bm25": manifest.get("bm25"),
+            "vector_index": manifest.get("vector_index"),
+            "calibration": {"threshold": calibration.threshold, "a": calibration.a, "b": calibration.b,
+                            "rule": calibration.rule, "fitted_on": calibration.fitted_on},
+        },
+        "suite_files": {"path": str(suite.path), "format": suite.format, "sha256": suite.files},
+        "suite_warnings": suite.warnings,
+        "counts": manifest.get("counts"),
+        "versions": manifest.get("versions"),
+        "machine": R.machine(),
+        "seconds": {"index": round(index_s, 2), "answer": round(answer_s, 2),
+                    "total": round(time.perf_counter() - t0, 2)},
+    }
+    return report, per_question_rows(results, calibration, ranking, settings.default_mode), engine

@@ -1,0 +1,137 @@
+"""The eval pipeline on a tiny suite with the fake embedder: report shape, files, compare, CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from qa.calibration import Calibration
+from qa.eval import report as R
+from qa.eval.compare import compare
+from qa.eval.runner import EvalSettings, evaluate_suite, parse_modes, resolve_evidence
+from qa.eval.suites import read_beir
+from test_eval_suites import write_beir
+
+DOCS = [
+    {"_id": "aml", "title": "AML induction", "text":
+        "\n\nInduction uses cytarabine for seven days. Daunorubicin is given on days one to three.\n\n"
+        "Midostaurin is added for FLT3 mutations. Its dose is 50 mg twice daily."},
+    {"_id": "all", "title": "Infant ALL", "text": "Infant ALL is aggressive. Treatment is more intensive in infants."},
+    {"_id": "cll", "title": "CLL", "text": "CLL is often watched before treatment. Ibrutinib is a BTK inhibitor."},
+]
+QUERIES = [
+    {"_id": "q1", "text": "what dose of midostaurin", "answerable": True, "answers": ["50 mg twice daily"],
+     "evidence": [{"doc_id": "aml", "text": "Its dose is 50 mg twice daily.", "start": 132}]},
+    {"_id": "q2", "text": "infant ALL treatment intensity", "answerable": True, "answers": ["more intensive"],
+     "evidence": [{"doc_id": "all", "text": "Treatment is more intensive in infants."}]},
+    {"_id": "q3", "text": "venetoclax ramp up dose", "answerable": False},
+    {"_id": "q4", "text": "BTK inhibitor for CLL", "answerable": True,
+     "evidence": [{"doc_id": "cll", "text": "Ibrutinib is a BTK inhibitor."}]},
+]
+
+
+@pytest.fixture
+def suite(tmp_path):
+    qrels = {"dev": [("q1", "aml", 1), ("q2", "all", 1), ("q3", "aml", 0), ("q4", "cll", 1)]}
+    return read_beir(write_beir(tmp_path / "tiny", QUERIES, qrels, docs=DOCS), "dev")
+
+
+def test_parse_modes_aliases():
+    assert parse_modes("bm25, hybrid-rrf,dense,hybrid") == ["bm25", "hybrid", "dense"]
+    with pytest.raises(ValueError, match="unknown mode"):
+        parse_modes("bm25,colbert")
+
+
+def test_evaluate_suite_report_shape_and_files(suite, fake_embedder, tmp_path):
+    settings = EvalSettings(modes=["bm25", "dense", "hybrid", "hybrid-weighted"])
+    report, per_q, engine = evaluate_suite(suite, fake_embedder, settings, Calibration(threshold=0.3),
+                                           cache_dir=tmp_path / "cache")
+    # the evidence offset in the suite refers to the raw text (two leading newlines): resolved to the stored text
+    gold = resolve_evidence(engine, suite.queries[0])[0]
+    doc = engine.document("aml")
+    assert doc.text[gold[1]:gold[2]] == "Its dose is 50 mg twice daily."
+    assert report["suite"] == "tiny" and report["split"] == "dev" and report["default_mode"] == "hybrid-weighted"
+    assert set(report["modes"]) == {"bm25", "dense", "hybrid", "hybrid-weighted"}
+    for m in report["modes"].values():
+        for key in ("ndcg@10", "recall@1", "recall@5", "recall@10", "recall@100", "mrr@10", "evidence_hit@5",
+                    "answer_hit@1", "em", "f1", "citation_precision", "abstain_accuracy", "auroc"):
+            assert key in m, key
+            assert 0.0 <= m[key] <= 1.0
+        assert m["n"]["ndcg@10"] == 3  # the unanswerable question has no relevant document
+        assert set(m["latency_ms"]) >= {"embed", "bm25", "dense", "fuse", "answer", "total"}
+        assert m["latency_ms"]["total"]["p95"] >= m["latency_ms"]["total"]["p50"]
+    assert report["modes"]["bm25"]["recall@10"] == 1.0  # three documents: everything is found
+    assert report["modes"]["bm25"]["latency_ms"]["embed"]["p95"] == 0.0
+    for key in ("git", "index_id", "model", "settings", "suite_files"):
+        assert report[key] is not None
+    assert report["git"]["dirty"] in (True, False, None) and report["model"] == "fake-hash-64"
+    assert set(report["suite_files"]["sha256"]) == {"corpus.jsonl", "queries.jsonl", "qrels/dev.tsv"}
+    assert report["index_reused"] is False and report["settings"]["retrieval"]["rrf_k"] == 60
+    assert len(per_q) == 16
+
+    # cached: the second run reuses the index
+    again, _, _ = evaluate_suite(suite, fake_embedder, EvalSettings(modes=["bm25"]), Calibration(), cache_dir=tmp_path / "cache")
+    assert again["index_reused"] is True and again["index_id"] == report["index_id"]
+
+    out = tmp_path / "rep"
+    R.write(report, out, per_q)
+    assert json.loads((out / "report.json").read_text())["modes"]["hybrid"]["ndcg@10"] == report["modes"]["hybrid"]["ndcg@10"]
+    md = (out / "report.md").read_text()
+    assert "| hybrid |" in md and "nDCG@10" in md and "Abstention" in md
+    for png in ("recall_at_k.png", "risk_coverage.png"):
+        assert (out / png).read_bytes()[:4] == b"\x89PNG"
+    assert len((out / "per_question.jsonl").read_text().splitlines()) == 16
+
+
+def test_compare_flags_only_large_deltas():
+    def rep(v, n=300):
+        return {"suite": "s", "split": "t", "modes": {"hybrid": {
+            "ndcg@10": v, "recall@10": 0.5, "stderr": {"ndcg@10": 0.02, "recall@10": 0.03}, "n": {"ndcg@10": n},
+            "latency_ms": {"total": {"p50": 10.0, "p95": 20.0}}}}}
+    rows = {r["metric"]: r for r in compare(rep(0.60), rep(0.70))}
+    assert rows["ndcg@10"]["delta"] == pytest.approx(0.10) and rows["ndcg@10"]["significant"]
+    assert rows["ndcg@10"]["noise"] == pytest.approx(2 * (2 * 0.02 ** 2) ** 0.5)
+    assert not rows["recall@10"]["significant"]
+    small = {r["metric"]: r for r in compare(rep(0.60), rep(0.62))}
+    assert not small["ndcg@10"]["significant"]
+
+
+def test_cli_compare_and_errors(tmp_path):
+    from qa.cli import app
+    import qa.eval_cli  # noqa: F401  (registers `qa eval`)
+
+    for name, v in (("a", 0.5), ("b", 0.9)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "report.json").write_text(json.dumps({"suite": "s", "split": "t", "n_questions": 100, "modes": {
+            "hybrid": {"ndcg@10": v, "n": {"ndcg@10": 100}, "latency_ms": {"total": {"p50": 1.0, "p95": 2.0}}}}}))
+    runner = CliRunner()
+    r = runner.invoke(app, ["eval", "compare", str(tmp_path / "a" / "report.json"), str(tmp_path / "b")])
+    assert r.exit_code == 0, r.output
+    assert "ndcg@10" in r.output and "+0.4" in r.output and "*" in r.output
+    r = runner.invoke(app, ["eval", "compare", str(tmp_path / "a"), "--json", str(tmp_path / "b")])
+    assert json.loads(r.output)["rows"][0]["significant"] is True
+    r = runner.invoke(app, ["eval", "compare", str(tmp_path / "a")])
+    assert r.exit_code == 2 and "needs two reports" in r.output
+    bad = write_beir(tmp_path / "bad", [], {"test": [("1", "d1", 1)]})
+    (bad / "queries.jsonl").write_text('{"_id": "1", "text": "q"}\nnot json\n')
+    r = runner.invoke(app, ["eval", str(bad)])
+    flat = "".join(r.output.split())  # rich wraps long lines
+    assert r.exit_code == 2 and "queries.jsonl:2:notvalidJSON" in flat and "Traceback" not in r.output
+
+
+def test_compare_is_paired_when_per_question_files_exist(tmp_path):
+    from qa.eval.compare import load
+
+    for name, vals in (("a", [0.5, 0.6, 0.7, 0.8]), ("b", [0.52, 0.62, 0.72, 0.83])):
+        d = tmp_path / name
+        d.mkdir()
+        mean = sum(vals) / 4
+        (d / "report.json").write_text(json.dumps({"suite": "s", "split": "t", "modes": {"hybrid": {
+            "ndcg@10": mean, "stderr": {"ndcg@10": 0.1}, "latency_ms": {}}}}))
+        (d / "per_question.jsonl").write_text("".join(
+            json.dumps({"qid": f"q{i}", "mode": "hybrid", "ndcg@10": v}) + "\n" for i, v in enumerate(vals)))
+    row = compare(load(tmp_path / "a"), load(tmp_path / "b"))[0]
+    # differences 0.02, 0.02, 0.02, 0.03: mean 0.0225, sd 0.005 -> 2*se = 0.005; unpaired would say 0.28
+    assert row["paired"] and row["noise"] == pytest.approx(0.005) and row["significant"]

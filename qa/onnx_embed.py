@@ -87,9 +87,14 @@ class OnnxEmbedder(Embedder):
         path = _cache_dir() / f"{model_dir.name}-{_weights_hash(model_dir)}-int8.onnx"
         if not path.exists():
             export_int8(model, path)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        def session(n_threads: int):
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = n_threads
+            return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+        # one thread answers a single question fastest; indexing batches use every core
+        self.session = session(threads)
+        self.batch_session = session(os.cpu_count() or 1)
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(256)
         self.tokenizer.enable_padding()
@@ -101,5 +106,6 @@ class OnnxEmbedder(Embedder):
         encs = self.tokenizer.encode_batch(list(texts))
         ids = np.array([e.ids for e in encs], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encs], dtype=np.int64)
+        session = self.session if len(texts) == 1 else self.batch_session
         with self._lock:
-            return self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0].astype(np.float32)
+            return session.run(None, {"input_ids": ids, "attention_mask": mask})[0].astype(np.float32)

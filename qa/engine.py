@@ -66,7 +66,12 @@ class Engine:
         self.doc_rows = {d.doc_id: i for i, d in enumerate(data.docs)}
         self._chunk_doc = np.array([c.doc for c in data.chunks], dtype=np.int64)
         try:
-            self.data.bm25.search(["warmup"], 1)  # compiles the numba scorer now, not on the first question
+            # compile bm25s's numba top-k now (~6 s), not on the first question: that needs a term
+            # the index knows, or search returns before reaching numba
+            known = next(iter(self.data.bm25.model.vocab_dict), None)
+            if known is not None:
+                self.data.bm25.search([known], 1)
+                self.data.bm25.search([known], 1, np.ones(len(data.chunks), dtype=np.float32))  # filtered
         except Exception:
             pass  # a broken BM25 index shows itself (degraded answers) when asked, not here
 

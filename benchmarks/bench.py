@@ -22,6 +22,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from common import pct  # benchmarks/ is on sys.path
+
 QUESTIONS = [
     "FLT3-ITD AML starting 7+3: what do I add, and on which days?",
     "IT methotrexate dose for a 2 year old?",
@@ -32,11 +34,6 @@ QUESTIONS = [
     "first-line treatment for type 2 diabetes?",
     "6-yr OS for high-risk infant ALL",
 ]
-
-
-def pct(values, q):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
 
 
 def rss_mb() -> float:

@@ -12,20 +12,17 @@ client-side wall time per request (connection kept alive), so it includes HTTP a
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import load_questions, pct  # benchmarks/ is on sys.path
+from common import start_server as start_server_common
+
 DEFAULT_QUESTIONS = [
     "FLT3-ITD AML starting 7+3: what do I add, and on which days?",
     "IT methotrexate dose for a 2 year old?",
@@ -40,45 +37,9 @@ DEFAULT_QUESTIONS = [
 ]
 
 
-def load_questions(path: str | None) -> list[str]:
-    if not path:
-        return DEFAULT_QUESTIONS
-    out = []
-    for line in Path(path).read_text().splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        out.append(json.loads(line)["text"] if line.startswith("{") else line)
-    return out
-
-
-def pct(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
-
-
-def start_server(index: str, concurrency: int) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = dict(os.environ, QA_RATE_LIMIT_PER_MINUTE="0", QA_MAX_CONCURRENCY=str(concurrency),
-               QA_QUEUE_TIMEOUT_S="30", QA_LOG_LEVEL="warning")
-    proc = subprocess.Popen([sys.executable, "-c", "from qa.cli import main; main()", "serve", "--index", index,
-                             "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"qa serve exited with {proc.returncode}")
-        try:
-            if httpx.get(url + "/v1/readyz", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    proc.kill()
-    sys.exit("qa serve did not become ready")
+def start_server(index: str, concurrency: int):
+    return start_server_common(index, {"QA_MAX_CONCURRENCY": str(concurrency), "QA_QUEUE_TIMEOUT_S": "30",
+                                       "QA_LOG_LEVEL": "warning"}, ready_s=180)
 
 
 def run(url: str, questions: list[str], clients: int, per_client: int) -> tuple[list[float], int, float]:
@@ -124,7 +85,7 @@ def main() -> None:
     if args.index:
         proc, url = start_server(args.index, args.server_concurrency)
     try:
-        questions = load_questions(args.questions)
+        questions = load_questions(args.questions, DEFAULT_QUESTIONS)
         info = httpx.get(url + "/v1/readyz").json()
         run(url, questions, 1, 10)  # warm-up
         print(f"index {info.get('index_id')} ({info.get('documents')} documents), {len(questions)} questions, "

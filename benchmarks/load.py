@@ -27,7 +27,6 @@ import ipaddress
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 import time
@@ -36,7 +35,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import load_questions, pct  # benchmarks/ is on sys.path
+from common import start_server as start_server_common
+
 DEFAULT_QUESTIONS = [
     "What is adult acute lymphoblastic leukemia?",
     "What are the symptoms of childhood brain stem glioma?",
@@ -51,22 +52,6 @@ DEFAULT_QUESTIONS = [
     "signs of melanoma",
     "radiation therapy side effects",
 ]
-
-
-def load_questions(path: str | None) -> list[str]:
-    if not path:
-        return DEFAULT_QUESTIONS
-    out = []
-    for line in Path(path).read_text().splitlines():
-        line = line.strip()
-        if line:
-            out.append(json.loads(line)["text"] if line.startswith("{") else line)
-    return out
-
-
-def pct(xs: list[float], p: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] if xs else float("nan")
 
 
 def require_loopback(url: str) -> None:
@@ -113,31 +98,9 @@ def proc_sample(pid: int) -> dict[str, float]:
 
 # -- the server, when we start it -----------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(index: str, log_path: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = dict(os.environ, QA_RATE_LIMIT_PER_MINUTE="0", QA_HOST="127.0.0.1")
-    cmd = [sys.executable, "-c", "from qa.cli import main; main()", "serve", "--index", index, "--port", str(port),
-           "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"qa serve exited {proc.returncode}; see {log_path}")
-        try:
-            if httpx.get(url + "/v1/readyz", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    proc.kill()
-    sys.exit(f"qa serve not ready after 300 s; see {log_path}")
+def start_server(index: str, log_path: Path):
+    return start_server_common(index, {"QA_HOST": "127.0.0.1"}, log=log_path.open("wb"),
+                               extra_args=("--log-level", "warning"))
 
 
 # -- the load -------------------------------------------------------------------------------------
@@ -250,7 +213,7 @@ def main() -> int:
             sys.exit("--soak needs the server's pid: give --pid")
     try:
         ready = httpx.get(url + "/v1/readyz", timeout=10).json()
-        questions = load_questions(args.questions)
+        questions = load_questions(args.questions, DEFAULT_QUESTIONS)
         print(f"index {ready.get('index_id')} ({ready.get('documents')} documents); {args.clients} clients for "
               f"{args.duration:g} s; {len(questions)} questions; {os.cpu_count()} CPUs; "
               f"load average {os.getloadavg()[0]:.2f}", flush=True)

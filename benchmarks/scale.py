@@ -19,9 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def pct(v, q):
-    return float(np.percentile(np.asarray(v), q))
+from common import pct  # benchmarks/ is on sys.path
 
 
 def noisy(base: np.ndarray, n: int, rng, sigma=0.02) -> np.ndarray:

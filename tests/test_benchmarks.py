@@ -1,0 +1,28 @@
+"""Benchmarks are scripts that print figures, not timed tests; this only proves they still run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import CORPUS, ROOT
+
+
+def run(*args: str) -> str:
+    r = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return r.stdout
+
+
+@pytest.mark.slow
+def test_bench_smoke(tmp_path):
+    out = run("benchmarks/bench.py", str(CORPUS), "--questions", "3", "--out", str(tmp_path / "idx"))
+    assert "chunks/s" in out and "ask (in process, 3 questions)" in out and "encoder: raw" in out
+
+
+@pytest.mark.slow
+def test_http_latency_smoke(bundled_index):
+    out = run("benchmarks/http_latency.py", "--index", str(bundled_index), "--n", "4", "--concurrency", "2")
+    assert "sequential: n=4" in out and "errors=0" in out

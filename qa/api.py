@@ -56,7 +56,7 @@ except ImportError:  # an engine without it: only QuestionError and crashes (500
     class RetrievalError(RuntimeError):  # type: ignore[no-redef]
         pass
 from qa.settings import Settings
-from qa.types import Filters, section_label
+from qa.types import Citation, Filters, Passage, section_label
 
 log = logging.getLogger("qa.api")
 access_log = logging.getLogger("qa.access")
@@ -422,41 +422,17 @@ class AskRequest(BaseModel):
     mode: Literal[MODES] | None = Field(None, description="Retrieval mode; the server's default when omitted.")  # type: ignore[valid-type]
 
 
-class CitationOut(BaseModel):
-    id: int
-    doc_id: str
-    title: str
-    section: str
-    page: int | None
-    date: str | None
-    url: str | None
-    text: str
-    start: int
-    end: int
-    score: float
-
-
-class PassageOut(BaseModel):
-    doc_id: str
-    chunk_id: str
-    title: str
-    section: str
-    text: str
-    start: int
-    end: int
-    score: float
-    bm25_rank: int | None
-    dense_rank: int | None
-
-
 class AnswerOut(BaseModel):
+    """The answer contract; citations and passages are qa.types' own dataclasses, so the schema
+    cannot drift from what the engine returns."""
+
     question: str
     answer: str = Field(description="The cited sentences verbatim, each followed by [n]; empty when abstained.")
     abstained: bool
     confidence: float
     raw_score: float
-    citations: list[CitationOut]
-    passages: list[PassageOut]
+    citations: list[Citation]
+    passages: list[Passage]
     index_id: str
     mode: str
     degraded: bool

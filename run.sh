@@ -2,7 +2,7 @@
 # The main job on the bundled corpus: set up, index corpus/, answer a sample question,
 # then serve the API and the chat widget (Ctrl-C stops it).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")"
 QA_BROWSER=0 scripts/setup.sh
 .venv/bin/qa index corpus/ --out index/default
 .venv/bin/qa ask "FLT3-ITD AML starting 7+3: what do I add, and on which days?"

@@ -42,33 +42,21 @@ class ChunkParams:
             raise ValueError("overlap_units must be >= 0")
 
 
-def _section_at(doc: Document, offset: int) -> tuple[str, ...]:
-    """The heading path in force at ``offset`` (binary search: documents may have many headings)."""
-    i = bisect.bisect_right([s.start for s in doc.sections], offset) if len(doc.sections) < 64 else \
-        bisect.bisect_right(_starts(doc), offset)
-    return doc.sections[i - 1].path if i else ()
-
-
-_STARTS_CACHE: dict[int, tuple[Document, list[int]]] = {}
-
-
-def _starts(doc: Document) -> list[int]:
-    hit = _STARTS_CACHE.get(id(doc))
-    if hit is None or hit[0] is not doc:
-        _STARTS_CACHE.clear()  # one document is chunked at a time
-        hit = _STARTS_CACHE[id(doc)] = (doc, [s.start for s in doc.sections])
-    return hit[1]
-
-
 def blocks(doc: Document) -> list[Block]:
     """Heading lines, list items and paragraphs, with spans that exclude markers and whitespace."""
     text, out = doc.text, []
     para_start = para_end = None
+    starts = [s.start for s in doc.sections]
+
+    def section_at(offset: int) -> tuple[str, ...]:
+        """The heading path in force at ``offset`` (binary search: a document may have thousands)."""
+        i = bisect.bisect_right(starts, offset)
+        return doc.sections[i - 1].path if i else ()
 
     def flush():
         nonlocal para_start, para_end
         if para_start is not None:
-            out.append(Block(para_start, para_end, "para", _section_at(doc, para_start), doc.page_at(para_start)))
+            out.append(Block(para_start, para_end, "para", section_at(para_start), doc.page_at(para_start)))
         para_start = para_end = None
 
     for m in _LINE.finditer(text):
@@ -83,12 +71,12 @@ def blocks(doc: Document) -> list[Block]:
         a, b = line_start + lead, line_start + len(line.rstrip())
         if _HEADING.match(line):
             flush()
-            out.append(Block(a, b, "heading", _section_at(doc, b), doc.page_at(a)))
+            out.append(Block(a, b, "heading", section_at(b), doc.page_at(a)))
         elif marker := _ITEM.match(line):
             flush()
             a = line_start + marker.end()
             if a < b:
-                out.append(Block(a, b, "item", _section_at(doc, a), doc.page_at(a)))
+                out.append(Block(a, b, "item", section_at(a), doc.page_at(a)))
         elif para_start is None:
             para_start, para_end = a, b
         else:

@@ -81,13 +81,14 @@ def main() -> None:
     print("index stages (s): " + ", ".join(f"{k} {v:.2f}" for k, v in stats.seconds.items()))
 
     from qa.build import _split, chunk_embed_text
+    from qa.chunk import ChunkParams
     from qa.store import load_index
 
     data = load_index(out)
     # the raw encoder on the very texts the pipeline embedded (chunks and sentences, same mix),
     # so the ratio shows pipeline overhead and nothing else
     chunk_texts = [chunk_embed_text(data.docs[c.doc], c, data.chunk_text(c)) for c in data.chunks]
-    _, _, sent_texts = _split(data.docs, __import__("qa.chunk", fromlist=["ChunkParams"]).ChunkParams())
+    _, _, sent_texts = _split(data.docs, ChunkParams(**data.manifest["chunking"]))
     every = max(1, (len(chunk_texts) + len(sent_texts)) // args.encoder_sample)
     sample = chunk_texts[::every] + sent_texts[::every]
     t = time.perf_counter()

@@ -1,12 +1,21 @@
-"""Benchmark: index a corpus and time `ask`, printing figures (never a pass/fail test).
+"""Benchmark: index a corpus, then time `ask` in process and over HTTP, printing figures.
 
     .venv/bin/python benchmarks/bench.py corpus/                                # bundled corpus
-    .venv/bin/python benchmarks/bench.py ../shared/data/medquad-cancergov --questions 200
+    .venv/bin/python benchmarks/bench.py ../shared/data/medquad-cancergov --out index/medquad-cancergov
+    .venv/bin/python benchmarks/bench.py ../shared/data/medquad --out index/medquad --encoder onnx
+    .venv/bin/python benchmarks/bench.py ../shared/data/medquad --existing index/medquad   # ask only
 
-A BEIR suite folder is indexed from its corpus.jsonl and asked its own queries; a plain folder is
-asked the built-in clinician questions. Prints indexing time by stage, the raw encoder throughput
-on a sample of the same texts (so pipeline overhead shows as a ratio), index size, peak RSS, and
-ask latency p50/p95/p99 by stage, with the machine and library versions.
+Never a pass/fail test: it prints. A BEIR suite folder is indexed from its corpus.jsonl and asked
+its own queries; a plain folder is asked built-in clinician questions. Prints:
+
+- the machine (cores, CPU model) and library versions;
+- indexing: wall time, chunks/s, seconds by stage (read, chunk = sentence split + chunking,
+  split = chunk texts and content keys, embed, bm25, faiss, write), peak RSS, size on disk, and
+  the raw encoder's throughput on a sample of the same texts, so pipeline overhead is a ratio;
+- `ask` in process: p50/p95/p99, by stage, with the default (torch) encoder unless
+  ``--ask-encoder`` says otherwise (an index built with the ONNX encoder is the same model's);
+- `POST /v1/ask` over HTTP against a real `qa serve`: sequential and with 8 concurrent clients,
+  p50/p95/p99 and the server's stages, and the server's RSS while serving.
 """
 
 from __future__ import annotations
@@ -16,13 +25,13 @@ import json
 import os
 import platform
 import resource
-import statistics
 import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
 
-from common import pct  # benchmarks/ is on sys.path
+from common import pct, start_server  # benchmarks/ is on sys.path
+from http_latency import phases
 
 QUESTIONS = [
     "FLT3-ITD AML starting 7+3: what do I add, and on which days?",
@@ -36,8 +45,15 @@ QUESTIONS = [
 ]
 
 
-def rss_mb() -> float:
+def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_now_mb() -> float:
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def machine() -> str:
@@ -49,63 +65,55 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    libs = ", ".join(f"{p} {metadata.version(p)}" for p in ("torch", "sentence-transformers", "faiss-cpu", "bm25s", "numba"))
-    return f"{os.cpu_count()} cores, {cpu}; Python {platform.python_version()}; {libs}"
+    libs = []
+    for p in ("torch", "sentence-transformers", "faiss-cpu", "bm25s", "numba", "onnxruntime", "fastapi", "uvicorn"):
+        try:
+            libs.append(f"{p} {metadata.version(p)}")
+        except metadata.PackageNotFoundError:
+            pass
+    return f"{os.cpu_count()} cores, {cpu}; Python {platform.python_version()}; {', '.join(libs)}"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("corpus", type=Path)
-    ap.add_argument("--questions", type=int, default=50)
-    ap.add_argument("--out", type=Path, default=None, help="index folder (default: a temp dir)")
-    ap.add_argument("--encoder-sample", type=int, default=1024)
-    ap.add_argument("--encoder", default=None, help="torch (default) or onnx")
-    args = ap.parse_args()
-
+def build(src: Path, out: Path, embedder) -> None:
     from qa.build import build_index
-    from qa.embed import load_embedder
-    from qa.engine import Engine
 
-    src = args.corpus / "corpus.jsonl" if (args.corpus / "corpus.jsonl").exists() else args.corpus
-    out = args.out or Path(tempfile.mkdtemp()) / "index"
-    print(f"machine: {machine()}")
-    embedder = load_embedder(encoder=args.encoder)
     t = time.perf_counter()
     stats = build_index(src, out, embedder, reuse=False)
     wall = time.perf_counter() - t
     size = sum(p.stat().st_size for p in out.resolve().rglob("*") if p.is_file())
-    texts = stats.embedded
-    print(f"index: {stats.documents} docs, {stats.chunks} chunks, {stats.sentences} sentences, "
-          f"{wall:.1f} s wall ({stats.chunks / wall:.0f} chunks/s), {size / 1e6:.1f} MB on disk, "
-          f"peak RSS {rss_mb():.0f} MB")
+    print(f"index: {stats.documents} docs, {stats.chunks} chunks, {stats.sentences} sentences "
+          f"({stats.embedded} distinct texts embedded), {wall:.1f} s wall ({stats.chunks / wall:.0f} chunks/s), "
+          f"{size / 1e6:.1f} MB on disk, peak RSS while indexing {peak_rss_mb():.0f} MB")
     print("index stages (s): " + ", ".join(f"{k} {v:.2f}" for k, v in stats.seconds.items()))
+    raw_encoder(out, embedder, stats.embedded / stats.seconds["embed"], stats.embedded / wall)
 
+
+def raw_encoder(index: Path, embedder, pipeline: float, whole: float, sample_n: int = 1024) -> None:
+    """The bare encoder on a sample of the very texts the pipeline embedded (same chunk/sentence mix)."""
     from qa.build import _split, chunk_embed_text
     from qa.chunk import ChunkParams
     from qa.store import load_index
 
-    data = load_index(out)
-    # the raw encoder on the very texts the pipeline embedded (chunks and sentences, same mix),
-    # so the ratio shows pipeline overhead and nothing else
+    data = load_index(index)
     chunk_texts = [chunk_embed_text(data.docs[c.doc], c, data.chunk_text(c)) for c in data.chunks]
     _, _, sent_texts = _split(data.docs, ChunkParams(**data.manifest["chunking"]))
-    every = max(1, (len(chunk_texts) + len(sent_texts)) // args.encoder_sample)
+    every = max(1, (len(chunk_texts) + len(sent_texts)) // sample_n)
     sample = chunk_texts[::every] + sent_texts[::every]
+    del data, chunk_texts, sent_texts
     t = time.perf_counter()
     embedder.embed(sample)
     raw = len(sample) / (time.perf_counter() - t)
-    pipeline = texts / stats.seconds["embed"] if stats.seconds.get("embed") else float("nan")
-    print(f"encoder: raw {raw:.0f} texts/s on {len(sample)} of the same texts; in the pipeline's embed stage "
-          f"{pipeline:.0f} texts/s (ratio {pipeline / raw:.2f}); whole build {texts / wall:.0f} texts/s "
-          f"(ratio {texts / wall / raw:.2f})")
+    print(f"encoder ({type(embedder).__name__}): raw {raw:.1f} texts/s on {len(sample)} of the same texts; "
+          f"pipeline embed stage {pipeline:.1f} texts/s (ratio {pipeline / raw:.2f}); whole build {whole:.1f} "
+          f"texts/s (ratio {whole / raw:.2f})")
 
-    questions = QUESTIONS
-    qfile = args.corpus / "queries.jsonl"
-    if qfile.exists():
-        questions = [json.loads(line)["text"] for line in qfile.open()][: args.questions]
-    questions = (questions * (args.questions // len(questions) + 1))[: args.questions]
-    engine = Engine(data, embedder)
-    engine.ask(questions[0])  # warm-up
+
+def ask_in_process(index: Path, embedder, questions: list[str]) -> None:
+    from qa.engine import Engine
+
+    engine = Engine.load(index, embedder)
+    for q in questions[:5]:
+        engine.ask(q)  # warm-up: lazy loading, numba, caches
     per_stage: dict[str, list[float]] = {}
     totals = []
     for q in questions:
@@ -114,11 +122,50 @@ def main() -> None:
         totals.append((time.perf_counter() - t) * 1000)
         for k, v in a.timings_ms.items():
             per_stage.setdefault(k, []).append(v)
-    print(f"ask (in process, {len(totals)} questions): p50 {pct(totals, 50):.1f} ms, p95 {pct(totals, 95):.1f} ms, "
-          f"p99 {pct(totals, 99):.1f} ms, median {statistics.median(totals):.1f} ms")
-    print("ask stages p50/p95 (ms): " + ", ".join(
-        f"{k} {pct(v, 50):.2f}/{pct(v, 95):.2f}" for k, v in per_stage.items()))
-    print(f"RSS after serving questions: {rss_mb():.0f} MB (peak)")
+    print(f"ask in process ({type(embedder).__name__}, {len(totals)} questions): p50 {pct(totals, 50):.1f} ms, "
+          f"p95 {pct(totals, 95):.1f} ms, p99 {pct(totals, 99):.1f} ms")
+    print("ask stages p50/p95 (ms): " + ", ".join(f"{k} {pct(v, 50):.2f}/{pct(v, 95):.2f}" for k, v in per_stage.items()))
+    print(f"RSS of this process with the engine loaded: {rss_now_mb():.0f} MB")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("corpus", type=Path, help="a corpus folder or file, or a BEIR suite folder")
+    ap.add_argument("--out", type=Path, default=None, help="index folder to build (default: a temp dir)")
+    ap.add_argument("--existing", type=Path, default=None, help="skip indexing; measure asking on this index")
+    ap.add_argument("--encoder", default=None, help="indexing encoder: torch (default) or onnx")
+    ap.add_argument("--ask-encoder", default="torch", help="encoder for asking (default torch, the default)")
+    ap.add_argument("--questions", type=int, default=200, help="questions asked in process")
+    ap.add_argument("--http", type=int, default=200, help="requests per HTTP phase (0: skip HTTP)")
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--encoder-sample", type=int, default=1024)
+    args = ap.parse_args()
+
+    from qa.embed import load_embedder
+
+    src = args.corpus / "corpus.jsonl" if (args.corpus / "corpus.jsonl").exists() else args.corpus
+    print(f"machine: {machine()}")
+    index = args.existing
+    if index is None:
+        index = args.out or Path(tempfile.mkdtemp()) / "index"
+        build(src, index, load_embedder(encoder=args.encoder))
+
+    questions = QUESTIONS
+    qfile = args.corpus / "queries.jsonl"
+    if qfile.exists():
+        questions = [json.loads(line)["text"] for line in qfile.open()]
+    questions = (questions * (args.questions // len(questions) + 1))[: args.questions]
+    ask_in_process(index, load_embedder(encoder=args.ask_encoder), questions)
+
+    if args.http:
+        proc, url = start_server(str(index), {"QA_ENCODER": args.ask_encoder, "QA_MAX_CONCURRENCY": "4",
+                                              "QA_QUEUE_TIMEOUT_S": "30", "QA_LOG_LEVEL": "warning"})
+        try:
+            print(f"HTTP POST /v1/ask ({args.ask_encoder} encoder, QA_MAX_CONCURRENCY=4):")
+            phases(url, questions, args.http, args.concurrency, proc.pid)
+        finally:
+            proc.terminate()
+            proc.wait(15)
 
 
 if __name__ == "__main__":

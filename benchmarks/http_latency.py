@@ -42,7 +42,9 @@ def start_server(index: str, concurrency: int):
                                        "QA_LOG_LEVEL": "warning"}, ready_s=180)
 
 
-def run(url: str, questions: list[str], clients: int, per_client: int) -> tuple[list[float], int, float]:
+def run(url: str, questions: list[str], clients: int, per_client: int,
+        stages: dict[str, list[float]] | None = None) -> tuple[list[float], int, float]:
+    """(latencies ms, errors, wall s); the server's own per-stage timings go into ``stages``."""
     lat: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -57,6 +59,8 @@ def run(url: str, questions: list[str], clients: int, per_client: int) -> tuple[
                 with lock:
                     if r.status_code == 200:
                         lat.append(dt * 1000)
+                        for name, v in (r.json().get("timings_ms") or {}).items() if stages is not None else ():
+                            stages.setdefault(name, []).append(v)
                     else:
                         errors[0] += 1
 
@@ -67,6 +71,29 @@ def run(url: str, questions: list[str], clients: int, per_client: int) -> tuple[
     for t in threads:
         t.join()
     return lat, errors[0], time.perf_counter() - t0
+
+
+def server_rss_mb(pid: int) -> float:
+    """Resident memory of a process now (VmRSS), from /proc."""
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def phases(url: str, questions: list[str], n: int, concurrency: int, pid: int | None = None) -> None:
+    """Print sequential and concurrent latency (client wall time, and the server's stages)."""
+    run(url, questions, 1, 10)  # warm-up
+    for name, clients in (("sequential", 1), (f"{concurrency} concurrent", concurrency)):
+        stages: dict[str, list[float]] = {}
+        lat, errors, wall = run(url, questions, clients, max(1, n // clients), stages)
+        print(f"{name:>14}: n={len(lat)} p50={statistics.median(lat):.1f} ms p95={pct(lat, 95):.1f} ms "
+              f"p99={pct(lat, 99):.1f} ms mean={statistics.fmean(lat):.1f} ms  {len(lat) / wall:.1f} req/s  "
+              f"errors={errors}")
+        print(" " * 16 + "server stages p50/p95 (ms): " + ", ".join(
+            f"{k} {pct(v, 50):.2f}/{pct(v, 95):.2f}" for k, v in stages.items()))
+    if pid:
+        print(f"{'server RSS':>14}: {server_rss_mb(pid):.0f} MB while serving")
 
 
 def main() -> None:
@@ -87,13 +114,9 @@ def main() -> None:
     try:
         questions = load_questions(args.questions, DEFAULT_QUESTIONS)
         info = httpx.get(url + "/v1/readyz").json()
-        run(url, questions, 1, 10)  # warm-up
         print(f"index {info.get('index_id')} ({info.get('documents')} documents), {len(questions)} questions, "
               f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}")
-        for name, clients in (("sequential", 1), (f"{args.concurrency} concurrent", args.concurrency)):
-            lat, errors, wall = run(url, questions, clients, max(1, args.n // clients))
-            print(f"{name:>14}: n={len(lat)} p50={statistics.median(lat):.1f} ms p95={pct(lat, 95):.1f} ms "
-                  f"mean={statistics.fmean(lat):.1f} ms  {len(lat) / wall:.1f} req/s  errors={errors}")
+        phases(url, questions, args.n, args.concurrency, proc.pid if proc else None)
     finally:
         if proc:
             proc.terminate()

@@ -75,6 +75,8 @@ def score_sentences(data: IndexData, question: str, q_vec: np.ndarray | None, hi
     q_tokens = set(tokenize(question))
     n_typed = len(set(tokenize(typed))) if typed else len(q_tokens)
     rows = np.array([s for s, _ in cands])
+    if not data.has_sentence_vectors:
+        q_vec = None  # a retrieval-only index: lexical and rank signals only, as in bm25 mode
     cos = data.sentence_vectors[rows] @ q_vec if q_vec is not None else np.zeros(len(rows), dtype=np.float32)
     w_cos = p.w_cos if q_vec is not None else 0.0
     # without a question vector (bm25 mode, or a failed embedder) rescale the remaining weights to
@@ -102,14 +104,20 @@ def select(data: IndexData, scored: list[Scored], max_sentences: int, p: AnswerP
         if len(chosen) >= max_sentences or cand.score < p.keep_ratio * best:
             break
         text = data.sentence_text(cand.sentence).strip().lower()
-        vec = data.sentence_vectors[cand.sentence]
-        if text in texts or any(float(vec @ data.sentence_vectors[c.sentence]) > p.duplicate_cos for c in chosen):
+        if text in texts or _near_duplicate(data, cand, chosen, p.duplicate_cos):
             continue
         chosen.append(cand)
         texts.add(text)
     # readable order: the best sentence first, then the rest as they stand in their documents
     rest = sorted(chosen[1:], key=lambda c: (int(data.sentences[c.sentence][0]), int(data.sentences[c.sentence][1])))
     return [chosen[0], *rest]
+
+
+def _near_duplicate(data: IndexData, cand: Scored, chosen: list[Scored], max_cos: float) -> bool:
+    if not data.has_sentence_vectors:
+        return False
+    vec = data.sentence_vectors[cand.sentence]
+    return any(float(vec @ data.sentence_vectors[c.sentence]) > max_cos for c in chosen)
 
 
 def citation(data: IndexData, n: int, sc: Scored) -> Citation:

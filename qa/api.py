@@ -48,13 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from qa.engine import MODES, QuestionError
-
-try:
-    from qa.engine import RetrievalError  # raised when neither BM25 nor the dense leg can retrieve
-except ImportError:  # an engine without it: only QuestionError and crashes (500) come out of ask()
-    class RetrievalError(RuntimeError):  # type: ignore[no-redef]
-        pass
+from qa.engine import MODES, QuestionError, RetrievalError  # RetrievalError: neither leg could search
 from qa.settings import Settings
 from qa.types import Citation, Filters, Passage, section_label
 

@@ -34,8 +34,9 @@ class BuildStats:
     documents: int = 0
     chunks: int = 0
     sentences: int = 0
-    embedded: int = 0
-    reused: int = 0
+    embedded: int = 0  # distinct texts the model embedded
+    reused: int = 0  # vectors taken from the previous index
+    copies: int = 0  # texts repeated within the corpus, given their first copy's vector
     skipped: list[Skipped] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -121,19 +122,24 @@ class _Reuse:
             for k, v in zip(keys, vecs):
                 self.table[k.tobytes()] = v
 
-    def vectors(self, embedder: Embedder, texts: list[str], keys: list[bytes], tick) -> tuple[np.ndarray, int]:
+    def vectors(self, embedder: Embedder, texts: list[str], keys: list[bytes], tick) -> tuple[np.ndarray, int, int]:
+        """(vectors, texts embedded, copies): each distinct text missing from the table is embedded once."""
         out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
-        todo = []
+        todo: dict[bytes, list[int]] = {}
         for i, k in enumerate(keys):
             v = self.table.get(k)
             if v is not None and len(v) == embedder.dim:
                 out[i] = v
             else:
-                todo.append(i)
-        tick(len(texts) - len(todo))
+                todo.setdefault(k, []).append(i)
+        tick(len(texts) - sum(map(len, todo.values())))
         if todo:
-            out[todo] = embedder.embed([texts[i] for i in todo], progress=tick)
-        return out, len(todo)
+            groups = list(todo.values())
+            vecs = embedder.embed([texts[g[0]] for g in groups], progress=tick)
+            for g, v in zip(groups, vecs):
+                out[g] = v
+            tick(sum(map(len, groups)) - len(groups))  # the copies, once their original is done
+        return out, len(todo), sum(map(len, todo.values())) - len(todo)
 
 
 def _previous(out: Path) -> IndexData | None:
@@ -146,7 +152,14 @@ def _previous(out: Path) -> IndexData | None:
 def build_index(corpus: Path, out: Path, embedder: Embedder, chunk_params: ChunkParams = ChunkParams(),
                 bm25_params: BM25Params = BM25Params(), progress: Progress | None = None,
                 on_skip: Callable[[Skipped], None] | None = None, reuse: bool = True,
-                docs: list[Document] | None = None) -> BuildStats:
+                docs: list[Document] | None = None, sentence_vectors: bool = True) -> BuildStats:
+    """Build the index of ``corpus`` (or of ``docs``) at ``out``.
+
+    ``sentence_vectors=False`` builds a retrieval-only index: chunks, BM25 and FAISS, but no vector
+    per sentence, which is half or more of the embedding work. `qa eval` builds one for suites that
+    judge documents only (SciFact); answers from it are scored without the cosine term, as in bm25
+    mode.
+    """
     stats, t = BuildStats(), time.perf_counter()
     tick = progress or (lambda stage, done, total: None)
 
@@ -175,6 +188,8 @@ def build_index(corpus: Path, out: Path, embedder: Embedder, chunk_params: Chunk
     previous = _previous(Path(out)) if reuse else None
     reuse_table = _Reuse(previous, embedder.name)
     del previous
+    if not sentence_vectors:
+        sent_texts = []
     total, done = len(chunk_texts) + len(sent_texts), 0
 
     def embed_tick(n: int):
@@ -182,10 +197,11 @@ def build_index(corpus: Path, out: Path, embedder: Embedder, chunk_params: Chunk
         done += n
         tick("embed", done, total)
 
-    chunk_vecs, n1 = reuse_table.vectors(embedder, chunk_texts, chunk_keys, embed_tick)
-    sent_vecs, n2 = reuse_table.vectors(embedder, sent_texts, sent_keys, embed_tick)
+    chunk_vecs, n1, c1 = reuse_table.vectors(embedder, chunk_texts, chunk_keys, embed_tick)
+    sent_vecs, n2, c2 = reuse_table.vectors(embedder, sent_texts, sent_keys[:len(sent_texts)], embed_tick)
     del reuse_table
-    stats.embedded, stats.reused = n1 + n2, total - n1 - n2
+    stats.embedded, stats.copies = n1 + n2, c1 + c2
+    stats.reused = total - stats.embedded - stats.copies
     lap("embed")
 
     bm25 = BM25Index.build([tokenize(x) for x in chunk_texts], bm25_params)
@@ -201,6 +217,7 @@ def build_index(corpus: Path, out: Path, embedder: Embedder, chunk_params: Chunk
         "chunking": asdict(chunk_params),
         "bm25": asdict(bm25_params),
         "vector_index": vectors.kind,
+        "sentence_vectors": sentence_vectors,
         "counts": {"documents": len(docs), "chunks": len(chunks), "sentences": len(sentences)},
         "versions": _versions(),
     }

@@ -66,7 +66,7 @@ def index(
         fail(f"could not write the index to {out_dir}: {e.strerror or e}; the previous index is unchanged")
     out.print(
         f"indexed {stats.documents} documents: {stats.chunks} chunks, {stats.sentences} sentences "
-        f"in {stats.total_seconds:.1f} s ({stats.embedded} embedded, {stats.reused} reused) -> {out_dir} "
+        f"in {stats.total_seconds:.1f} s ({stats.embedded} texts embedded, {stats.reused} vectors reused, {stats.copies} repeated texts) -> {out_dir} "
         f"[index_id {stats.index_id}]"
     )
     if stats.skipped:

@@ -65,6 +65,11 @@ class IndexData:
     def index_id(self) -> str:
         return self.manifest.get("index_id", "")
 
+    @property
+    def has_sentence_vectors(self) -> bool:
+        """False for a retrieval-only index (built for suites that judge documents only)."""
+        return len(self.sentence_vectors) == len(self.sentences)
+
     def sentence_text(self, i: int) -> str:
         d, s, e, _ = self.sentences[i]
         return self.docs[d].text[s:e]
@@ -277,7 +282,8 @@ def check_alignment(data: IndexData) -> None:
         problems.append("counts differ from the manifest")
     if data.vectors.size != n_chunks or data.bm25.n_docs != n_chunks or len(data.chunk_keys) != n_chunks:
         problems.append("chunks, vectors and BM25 documents do not line up")
-    if data.sentence_vectors.shape != (n_sent, m["dim"]) or len(data.sentence_keys) != n_sent:
+    n_vec = n_sent if m.get("sentence_vectors", True) else 0  # 0: a retrieval-only index
+    if data.sentence_vectors.shape != (n_vec, m["dim"]) or len(data.sentence_keys) != n_sent:
         problems.append("sentences and sentence vectors do not line up")
     if data.vectors.dim != m["dim"]:
         problems.append("vector dimension differs from the manifest")

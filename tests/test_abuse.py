@@ -332,12 +332,7 @@ def test_retrieval_failing_entirely_is_503(fake_engine):
 
 
 def test_a_real_engine_whose_retrievers_both_fail_gives_503(fake_index):
-    """Needs qa.engine.RetrievalError (raised when neither BM25 nor dense can search)."""
-    import qa.engine
-
-    if not hasattr(qa.engine, "RetrievalError"):
-        pytest.skip("qa.engine has no RetrievalError yet: a BM25 failure is a 500")
-
+    """qa.engine raises RetrievalError when neither BM25 nor dense can search: 503, not 500."""
     class BrokenEmbedder(FakeEmbedder):
         def embed_batch(self, texts):
             raise RuntimeError("model gone")

@@ -18,8 +18,14 @@ def run(*args: str) -> str:
 
 @pytest.mark.slow
 def test_bench_smoke(tmp_path):
-    out = run("benchmarks/bench.py", str(CORPUS), "--questions", "3", "--out", str(tmp_path / "idx"))
-    assert "chunks/s" in out and "ask (in process, 3 questions)" in out and "encoder: raw" in out
+    out = run("benchmarks/bench.py", str(CORPUS), "--questions", "3", "--out", str(tmp_path / "idx"),
+              "--http", "4", "--concurrency", "2")
+    for part in ("chunks/s", "index stages (s): read", "encoder (SentenceTransformerEmbedder): raw",
+                 "ask in process (SentenceTransformerEmbedder, 3 questions)", "sequential: n=4",
+                 "2 concurrent: n=4", "errors=0", "server RSS"):
+        assert part in out, part
+    again = run("benchmarks/bench.py", str(CORPUS), "--questions", "2", "--existing", str(tmp_path / "idx"), "--http", "0")
+    assert "index:" not in again and "ask in process" in again
 
 
 @pytest.mark.slow

@@ -56,3 +56,30 @@ def test_duplicate_documents_and_bad_bytes(tmp_path):
     assert stats.documents == 2 and {d.doc_id for d in data.docs} == {"a", "b"}
     assert len({c.chunk_id for c in data.chunks}) == 2  # ids include the document id
     assert any("UTF-8" in s.reason for s in skipped)
+
+
+def test_text_repeated_in_the_corpus_is_embedded_once(tmp_path):
+    class Counting(FakeEmbedder):
+        seen: list[str] = []
+
+        def embed_batch(self, texts):
+            self.seen.extend(texts)
+            return super().embed_batch(texts)
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    same = "# Guide\n\nGive ATRA at once in suspected APL. Check the fibrinogen.\n"
+    (corpus / "a.md").write_text(same)
+    (corpus / "b.md").write_text(same)
+    (corpus / "c.md").write_text("# Other\n\nCheck the fibrinogen. Transfuse platelets.\n")
+    emb = Counting()
+    stats = build_index(corpus, tmp_path / "idx", emb)
+    data = load_index(tmp_path / "idx")
+    assert len(emb.seen) == len(set(emb.seen)) == stats.embedded
+    assert stats.reused == 0 and stats.copies > 0
+    assert stats.embedded + stats.copies == stats.chunks + stats.sentences
+    # every row still has its vector: both copies of "Check the fibrinogen." carry the same one
+    rows = [i for i in range(len(data.sentences)) if data.sentence_text(i) == "Check the fibrinogen."]
+    assert len(rows) == 3
+    assert all((data.sentence_vectors[r] == data.sentence_vectors[rows[0]]).all() for r in rows)
+    assert (abs(data.vectors.reconstruct_all()[0] - data.vectors.reconstruct_all()[1]) < 1e-6).all()

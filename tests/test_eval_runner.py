@@ -11,6 +11,7 @@ from qa.calibration import Calibration
 from qa.eval import report as R
 from qa.eval.compare import compare
 from qa.eval.runner import EvalSettings, evaluate_suite, parse_modes, resolve_evidence
+from qa.engine import Engine
 from qa.eval.suites import read_beir
 from test_eval_suites import write_beir
 
@@ -135,3 +136,37 @@ def test_compare_is_paired_when_per_question_files_exist(tmp_path):
     row = compare(load(tmp_path / "a"), load(tmp_path / "b"))[0]
     # differences 0.02, 0.02, 0.02, 0.03: mean 0.0225, sd 0.005 -> 2*se = 0.005; unpaired would say 0.28
     assert row["paired"] and row["noise"] == pytest.approx(0.005) and row["significant"]
+
+
+def test_a_documents_only_suite_gets_a_retrieval_only_index_and_document_metrics(tmp_path, fake_embedder):
+    """SciFact-like: no evidence, answers or answerable flags. No sentence vectors are embedded
+    (half or more of the indexing work) and no answers composed; the rankings equal a full run's."""
+    from qa.store import load_index
+
+    queries = [{"_id": "q1", "text": "midostaurin FLT3"}, {"_id": "q2", "text": "BTK inhibitor"}]
+    s = read_beir(write_beir(tmp_path / "docsonly", queries, {"test": [("q1", "aml", 1), ("q2", "cll", 1)]},
+                             docs=DOCS), "test")
+    assert not s.judges_answers
+    report, per_q, engine = evaluate_suite(s, fake_embedder, EvalSettings(), Calibration(), cache_dir=tmp_path / "c")
+    assert report["answers_composed"] is False
+    data = load_index(report["index_dir"])
+    assert data.manifest["sentence_vectors"] is False and len(data.sentence_vectors) == 0
+    assert len(data.sentences) > 0 and not data.has_sentence_vectors
+    for m in report["modes"].values():
+        assert m["recall@10"] == 1.0 and "ndcg@10" in m
+        assert not {"answer_hit@1", "em", "evidence_hit@5", "abstain_accuracy"} & set(m)
+    # the same questions over a full index rank documents identically
+    full, _, _ = evaluate_suite(s, fake_embedder, EvalSettings(), Calibration(), cache_dir=tmp_path / "c",
+                                engine=Engine.load(_full_index(s, fake_embedder, tmp_path), fake_embedder))
+    for mode in report["modes"]:
+        assert full["modes"][mode]["ndcg@10"] == pytest.approx(report["modes"][mode]["ndcg@10"])
+    # qa ask on such an index still answers, from lexical and rank signals
+    a = engine.ask("midostaurin dose")
+    assert a.citations and a.citations[0].text in engine.document(a.citations[0].doc_id).text
+
+
+def _full_index(suite, embedder, tmp_path):
+    from qa.build import build_index
+
+    build_index(suite.corpus, tmp_path / "full", embedder)
+    return tmp_path / "full"

@@ -22,16 +22,18 @@ CACHE = ROOT / "eval" / "cache"
 
 
 def index_key(corpus_sha: str, model: str, chunk_params: ChunkParams = ChunkParams(),
-              bm25_params: BM25Params = BM25Params(), docs_note: str = "") -> str:
+              bm25_params: BM25Params = BM25Params(), docs_note: str = "", sentence_vectors: bool = True) -> str:
     spec = {"corpus": corpus_sha, "model": model, "chunking": asdict(chunk_params), "bm25": asdict(bm25_params),
             "format": FORMAT_VERSION, "docs": docs_note}
+    if not sentence_vectors:
+        spec["sentence_vectors"] = False  # a retrieval-only index is another index
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def cached_index(corpus: Path, embedder, *, name: str = "suite", cache_dir: Path | None = None,
                  chunk_params: ChunkParams = ChunkParams(), bm25_params: BM25Params = BM25Params(),
                  docs=None, docs_note: str = "", progress: Callable[[str, int, int], None] | None = None,
-                 corpus_sha: str | None = None) -> tuple[Path, bool]:
+                 corpus_sha: str | None = None, sentence_vectors: bool = True) -> tuple[Path, bool]:
     """The index folder for ``corpus`` (built now if not cached) and whether it was reused.
 
     ``docs`` (with a ``docs_note`` naming how they were derived, e.g. a --limit) replaces reading
@@ -40,7 +42,7 @@ def cached_index(corpus: Path, embedder, *, name: str = "suite", cache_dir: Path
     from qa.build import build_index
 
     corpus_sha = corpus_sha or sha256_file(Path(corpus))
-    key = index_key(corpus_sha, embedder.name, chunk_params, bm25_params, docs_note)
+    key = index_key(corpus_sha, embedder.name, chunk_params, bm25_params, docs_note, sentence_vectors)
     out = Path(cache_dir or CACHE) / f"{name}-{key}"
     try:
         m = read_manifest(out)
@@ -48,5 +50,6 @@ def cached_index(corpus: Path, embedder, *, name: str = "suite", cache_dir: Path
             return out, True
     except IndexError_:
         pass
-    build_index(Path(corpus), out, embedder, chunk_params, bm25_params, progress=progress, docs=docs)
+    build_index(Path(corpus), out, embedder, chunk_params, bm25_params, progress=progress, docs=docs,
+                sentence_vectors=sentence_vectors)
     return out, False

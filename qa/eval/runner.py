@@ -125,9 +125,28 @@ def _chunk_doc_span(engine: Engine, row: int) -> tuple[str, int, int, str]:
     return doc.doc_id, c.start, c.end, doc.text[c.start:c.end]
 
 
+def _retrieval_only(engine: Engine, q: Query, qx: str, q_vec, mode: str, settings: EvalSettings,
+                    embed_ms: float) -> QuestionResult:
+    """A question of a suite that judges documents only: rankings and timings, no answer."""
+    vec = None if mode == "bm25" else q_vec
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    hits = engine.retrieve(qx, vec, mode, settings.top_k, timings=timings)
+    timings["embed"] = 0.0 if mode == "bm25" else embed_ms
+    timings["answer"] = 0.0
+    timings["total"] = (time.perf_counter() - t) * 1000 + timings["embed"]
+    deep = engine.retrieve(qx, vec, mode, settings.deep_k)
+    doc_of = lambda h: engine.data.docs[engine.data.chunks[h.chunk].doc].doc_id  # noqa: E731
+    return QuestionResult(
+        qid=q.qid, mode=mode, answerable=True, raw=0.0, doc_ranking=M.doc_ranking(map(doc_of, hits)),
+        deep_ranking=M.doc_ranking(map(doc_of, deep)), evidence_hits=None, cited_hits=None, first_cited="",
+        answer_text="", em=None, f1=None, contains1=None, contains=None, timings=timings)
+
+
 def run_questions(engine: Engine, suite: Suite, settings: EvalSettings,
                   tick: Callable[[int], None] | None = None) -> dict[str, list[QuestionResult]]:
     modes = settings.modes
+    answers = suite.judges_answers
     results: dict[str, list[QuestionResult]] = {m: [] for m in modes}
     need_vec = any(m != "bm25" for m in modes)
     engine.encode("warm up")  # first calls are slow (lazy loading, caches); keep them out of the timings
@@ -141,7 +160,9 @@ def run_questions(engine: Engine, suite: Suite, settings: EvalSettings,
         t = time.perf_counter()
         q_vec = engine.encode(qx) if need_vec else None
         embed_ms = (time.perf_counter() - t) * 1000
-        for mode in modes:
+        for mode in modes if not answers else ():
+            results[mode].append(_retrieval_only(engine, q, qx, q_vec, mode, settings, embed_ms))
+        for mode in modes if answers else ():
             vec = None if mode == "bm25" else q_vec
             a = engine.ask(q.text, top_k=settings.top_k, max_sentences=settings.max_sentences, mode=mode, q_vec=vec)
             timings = dict(a.timings_ms)
@@ -301,7 +322,8 @@ def load_engine(suite: Suite, embedder, settings: EvalSettings, cache_dir=None, 
     if settings.limit:
         docs, note = _limited_docs(suite, settings.limit)
     index_dir, reused = cached_index(suite.corpus, embedder, name=suite.name, cache_dir=cache_dir, docs=docs,
-                                     docs_note=note, progress=on_index, corpus_sha=suite.corpus_sha)
+                                     docs_note=note, progress=on_index, corpus_sha=suite.corpus_sha,
+                                     sentence_vectors=suite.judges_answers)
     engine = Engine.load(index_dir, embedder, calibration=NEVER_ABSTAIN, retrieval=settings.retrieval,
                          answer=settings.answer, mode=settings.default_mode)
     return engine, index_dir, reused, time.perf_counter() - t
@@ -342,6 +364,7 @@ def evaluate_suite(suite: Suite, embedder, settings: EvalSettings, calibration: 
         "model": manifest.get("model"),
         "limit": settings.limit,
         "corpus_docs": len(engine.data.docs),
+        "answers_composed": suite.judges_answers,  # False: the suite judges documents only
         "settings": {
             **settings.to_dict(),
             "chunking": manifest.get("chunking"),

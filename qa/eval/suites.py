@@ -80,6 +80,15 @@ class Suite:
     def has_unanswerable(self) -> bool:
         return any(q.answerable is False for q in self.queries) and any(q.answerable for q in self.queries)
 
+    @property
+    def judges_answers(self) -> bool:
+        """Whether any answer-level metric applies (gold evidence, short answers, or abstention).
+
+        SciFact judges documents only: its eval index skips sentence vectors and its run skips
+        composing answers, which no metric would read.
+        """
+        return self.has_evidence or self.has_answers or self.has_unanswerable
+
     def answerable(self, q: Query) -> bool:
         """Whether ``q`` is answerable: its own flag, else whether it has gold evidence or relevant docs."""
         if q.answerable is not None:

@@ -214,6 +214,7 @@ def build_index(corpus: Path, out: Path, embedder: Embedder, chunk_params: Chunk
     manifest = {
         "model": embedder.name,
         "dim": embedder.dim,
+        "embed_precision": getattr(embedder, "precision", "fp32"),
         "chunking": asdict(chunk_params),
         "bm25": asdict(bm25_params),
         "vector_index": vectors.kind,

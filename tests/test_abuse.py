@@ -7,9 +7,7 @@ Content-Length and for chunked bodies, /docs off, the demo page CSP, 503 on over
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
 import socket
 import threading
 import time

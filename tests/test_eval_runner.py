@@ -170,3 +170,16 @@ def _full_index(suite, embedder, tmp_path):
 
     build_index(suite.corpus, tmp_path / "full", embedder)
     return tmp_path / "full"
+
+
+def test_batch_encoded_questions_score_as_single_ones_and_only_single_ones_give_latency(suite, fake_embedder, tmp_path):
+    single, rows_1, _ = evaluate_suite(suite, fake_embedder, EvalSettings(latency_sample=100), Calibration(threshold=0.3),
+                                       cache_dir=tmp_path / "c")
+    batched, rows_b, _ = evaluate_suite(suite, fake_embedder, EvalSettings(latency_sample=1), Calibration(threshold=0.3),
+                                        cache_dir=tmp_path / "c")
+    for mode, m in single["modes"].items():
+        for key in ("ndcg@10", "recall@100", "evidence_hit@5", "answer_hit@1", "f1", "abstain_accuracy"):
+            assert batched["modes"][mode][key] == pytest.approx(m[key]), (mode, key)
+    dense_rows = [r for r in rows_b if r["mode"] == "dense"]
+    assert dense_rows[0]["total_ms"] is not None and all(r["total_ms"] is None for r in dense_rows[1:])
+    assert all(r["total_ms"] is not None for r in rows_1)

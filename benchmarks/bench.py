@@ -74,7 +74,7 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {cpu}; Python {platform.python_version()}; {', '.join(libs)}"
 
 
-def build(src: Path, out: Path, embedder) -> None:
+def build(src: Path, out: Path, embedder, sample_n: int = 1024) -> None:
     from qa.build import build_index
 
     t = time.perf_counter()
@@ -85,7 +85,7 @@ def build(src: Path, out: Path, embedder) -> None:
           f"({stats.embedded} distinct texts embedded), {wall:.1f} s wall ({stats.chunks / wall:.0f} chunks/s), "
           f"{size / 1e6:.1f} MB on disk, peak RSS while indexing {peak_rss_mb():.0f} MB")
     print("index stages (s): " + ", ".join(f"{k} {v:.2f}" for k, v in stats.seconds.items()))
-    raw_encoder(out, embedder, stats.embedded / stats.seconds["embed"], stats.embedded / wall)
+    raw_encoder(out, embedder, stats.embedded / stats.seconds["embed"], stats.embedded / wall, sample_n)
 
 
 def raw_encoder(index: Path, embedder, pipeline: float, whole: float, sample_n: int = 1024) -> None:
@@ -148,7 +148,7 @@ def main() -> None:
     index = args.existing
     if index is None:
         index = args.out or Path(tempfile.mkdtemp()) / "index"
-        build(src, index, load_embedder(encoder=args.encoder))
+        build(src, index, load_embedder(encoder=args.encoder), args.encoder_sample)
 
     questions = QUESTIONS
     qfile = args.corpus / "queries.jsonl"

@@ -42,6 +42,7 @@ def real_ivf_recall(data, queries_file: str | None, n_queries: int) -> None:
     """
     import faiss
 
+    from qa.normalize import expand_question
     from qa.vectors import VectorIndex
 
     vecs = np.concatenate([data.vectors.reconstruct_all(), data.sentence_vectors]).astype(np.float32)
@@ -53,12 +54,12 @@ def real_ivf_recall(data, queries_file: str | None, n_queries: int) -> None:
 
         texts = [json.loads(line)["text"] for line in open(queries_file)]
         texts = [texts[i] for i in rng.choice(len(texts), size=min(n_queries, len(texts)), replace=False)]
-        queries = load_embedder().embed_queries(texts)
+        queries = load_embedder().embed_queries([expand_question(t) for t in texts])  # as qa ask does
         what = f"{len(texts)} real questions from {queries_file}"
     else:
         held = rng.choice(len(vecs), size=n_queries, replace=False)
         queries, vecs = vecs[held], np.delete(vecs, held, axis=0)
-        what = f"{n_queries} held-out sentence vectors"
+        what = f"{n_queries} held-out vectors of the index"
     t = time.perf_counter()
     ivf = VectorIndex.build(vecs, kind="ivf")
     built = time.perf_counter() - t
@@ -99,6 +100,8 @@ def main():
     base = data.vectors.reconstruct_all()
     tokens = [tokenize(chunk_embed_text(data.docs[c.doc], c, data.chunk_text(c))) for c in data.chunks]
     rng = np.random.default_rng(0)
+    if not data.has_sentence_vectors:
+        raise SystemExit(f"{args.index} is a retrieval-only index (no sentence vectors to query with); use a full one")
     qrows = rng.choice(len(data.sentences), size=min(args.queries, len(data.sentences)), replace=False)
     queries = noisy(data.sentence_vectors[qrows], len(qrows), rng)
     qtokens = [tokenize(data.sentence_text(int(i))) for i in qrows]

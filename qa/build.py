@@ -214,7 +214,7 @@ def build_index(corpus: Path, out: Path, embedder: Embedder, chunk_params: Chunk
     manifest = {
         "model": embedder.name,
         "dim": embedder.dim,
-        "embed_precision": getattr(embedder, "precision", "fp32"),
+        "embed_precision": getattr(embedder, "precision", "fp32"),  # of the texts embedded now (not reused)
         "chunking": asdict(chunk_params),
         "bm25": asdict(bm25_params),
         "vector_index": vectors.kind,

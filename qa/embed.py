@@ -65,7 +65,11 @@ class Embedder:
         return self.embed([text])[0]
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Many questions at once (`qa eval`), with the vectors `embed_query` would give."""
+        """Many questions at once (`qa eval`), in fp32 as `embed_query` encodes them.
+
+        The same vectors up to float rounding (batches are padded and run eagerly, a question alone
+        through the trace): cosine > 0.9999, which can flip an exact tie between two passages.
+        """
         return self.embed(texts)
 
 
@@ -167,7 +171,11 @@ class SentenceTransformerEmbedder(Embedder):
             return None
 
     def _tokenize(self, text: str):
-        return self.model.tokenizer([text], truncation=True, max_length=self.max_seq_length, return_tensors="pt")
+        # the very arguments sentence-transformers tokenizes batches with: a fast tokenizer shared by
+        # threads must never change its padding/truncation settings, or a concurrent call fails
+        # with "Already borrowed" (huggingface/tokenizers#537)
+        return self.model.tokenizer([text], padding=True, truncation="longest_first", return_tensors="pt",
+                                    max_length=self.max_seq_length)
 
     def _encode_query(self, text: str) -> np.ndarray:
         if self._traced is None:
@@ -216,7 +224,10 @@ class SentenceTransformerEmbedder(Embedder):
                 return False
         probes = ["Give ATRA at once in suspected APL.",
                   "Induction is cytarabine 100 mg/m2 on days 1-7 with daunorubicin on days 1-3. " * 8]
-        a, b = self._encode(probes), self._encode(probes, bf16=True)
+        try:
+            a, b = self._encode(probes), self._encode(probes, bf16=True)
+        except Exception:  # bf16 is an optimisation; fp32 always works
+            return False
         cos = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
         return bool(cos.min() > 0.999)
 

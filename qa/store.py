@@ -6,7 +6,7 @@ Layout (every file listed with its sha256 in ``manifest.json``, which is written
     documents.jsonl      one document a line: metadata and the normalised text
     chunks.jsonl         one chunk a line: id, document row, offsets, section, page, sentence range
     sentences.npy        int64 (n, 4): document row, start, end, first chunk
-    sentence_vectors.npy float32 (n, dim), unit length
+    sentence_vectors.npy float32 (n, dim), unit length; (0, dim) in a retrieval-only index
     sentence_keys.npy    uint8 (n, 16): content hash of each sentence's embedded text (vector reuse)
     chunk_keys.npy       uint8 (n, 16): the same for chunks (their vectors live in dense.faiss)
     dense.faiss          FAISS inner-product index over chunk vectors

@@ -7,7 +7,8 @@ with nlist ~ 4 sqrt(n) lists, probing `NPROBE` of them. NPROBE comes from real v
 synthetic ones: over MedQuAD's 200k chunk and sentence vectors, with 300 real questions, recall@10
 against exact search was 0.913 at nprobe 48, 0.942 at 96, 0.953 at 128 and 0.964 at 192 (1.2 /
 2.1 / 2.7 / 3.9 ms p50); with more lists (larger corpora) the same nprobe recalls more. k-means
-training uses a fixed seed and sample, so two builds of one corpus give the same index.
+training uses a fixed seed and sample, so two builds of one corpus give the same index. An IVF
+index keeps the nprobe it was built with (FAISS saves it in dense.faiss) until it is rebuilt.
 
 Single queries run with one OpenMP thread: on this 2-core machine two threads made a single
 flat search 2x slower (thread start-up dominates a 10k x 384 scan). FAISS pads missing results

@@ -47,6 +47,8 @@ def test_bf16_indexing_batches_stay_within_cosine_of_fp32(real_embedder):
     fp32 = SentenceTransformerEmbedder(trace=False, bf16=False)
     assert fp32.precision == "fp32"
     forced = SentenceTransformerEmbedder(trace=False, bf16=True)  # runs in software where no hardware has it
+    assert forced.bf16 and forced.precision == "bf16", "the bf16 probe refused bf16"
     a, b = fp32.embed(texts), forced.embed(texts)
+    assert not np.array_equal(a, b)  # it did run in bf16
     assert float((a * b).sum(1).min()) > 0.999
     assert real_embedder.precision in ("fp32", "bf16")

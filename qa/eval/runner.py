@@ -1,9 +1,12 @@
 """Running a suite through qa: one encoding per question, every mode side by side.
 
-For each question the expanded question is encoded once; each mode then runs exactly what
+For each question the expanded question is encoded once (the first ``latency_sample`` one at a
+time, as ``qa ask`` does, the rest in batches); each mode then runs exactly what
 ``qa ask --mode M`` runs (``Engine.ask``; mode ``bm25`` without a question vector, as there) plus
 two retrievals for the ranking metrics: one at the engine's own depth (what ask fuses; nDCG@10,
-Recall@1/5/10, MRR@10, evidence hits) and one deep (``deep_k`` chunks; Recall@100).
+Recall@1/5/10, MRR@10, evidence hits) and one deep (``deep_k`` chunks; Recall@100). A suite that
+judges documents only (no evidence, answers or unanswerable questions) runs the two retrievals
+alone: no answer is composed, and its index has no sentence vectors.
 
 The engine is built with an abstention threshold of minus infinity, so every answer is composed
 and scored; whether qa would have abstained is decided here from the raw score and the
@@ -104,7 +107,7 @@ class QuestionResult:
     qid: str
     mode: str
     answerable: bool
-    raw: float
+    raw: float | None  # None: no answer composed (a suite that judges documents only)
     doc_ranking: list[str]  # documents at the engine's depth, best first
     deep_ranking: list[str]
     evidence_hits: list[bool] | None  # per retrieved chunk (first 10), None without evidence
@@ -129,20 +132,20 @@ def _chunk_doc_span(engine: Engine, row: int) -> tuple[str, int, int, str]:
 
 
 def _retrieval_only(engine: Engine, q: Query, qx: str, q_vec, mode: str, settings: EvalSettings,
-                    embed_ms: float | None) -> QuestionResult:
+                    embed_ms: float | None, answerable: bool) -> QuestionResult:
     """A question of a suite that judges documents only: rankings and timings, no answer."""
     vec = None if mode == "bm25" else q_vec
     timings: dict[str, float] = {}
     t = time.perf_counter()
     hits = engine.retrieve(qx, vec, mode, settings.top_k, timings=timings)
     timings["answer"] = 0.0
-    if embed_ms is not None or mode == "bm25":  # total only where the question was encoded alone
+    if embed_ms is not None:  # total only where the question was encoded alone
         timings["embed"] = 0.0 if mode == "bm25" else embed_ms
         timings["total"] = (time.perf_counter() - t) * 1000 + timings["embed"]
     deep = engine.retrieve(qx, vec, mode, settings.deep_k)
     doc_of = lambda h: engine.data.docs[engine.data.chunks[h.chunk].doc].doc_id  # noqa: E731
     return QuestionResult(
-        qid=q.qid, mode=mode, answerable=True, raw=0.0, doc_ranking=M.doc_ranking(map(doc_of, hits)),
+        qid=q.qid, mode=mode, answerable=answerable, raw=None, doc_ranking=M.doc_ranking(map(doc_of, hits)),
         deep_ranking=M.doc_ranking(map(doc_of, deep)), evidence_hits=None, cited_hits=None, first_cited="",
         answer_text="", em=None, f1=None, contains1=None, contains=None, timings=timings)
 
@@ -157,7 +160,7 @@ def run_questions(engine: Engine, suite: Suite, settings: EvalSettings,
     for mode in modes:
         engine.ask("warm up question", top_k=settings.top_k, mode=mode)
     expanded = [expand_question(" ".join(q.text.split())[:2000]) for q in suite.queries]
-    n_single = min(len(expanded), settings.latency_sample)
+    n_single = min(len(expanded), max(0, settings.latency_sample))
     batched = engine.embedder.embed_queries(expanded[n_single:]) if need_vec and len(expanded) > n_single else None
     for i, q in enumerate(suite.queries):
         qx = expanded[i]
@@ -169,12 +172,12 @@ def run_questions(engine: Engine, suite: Suite, settings: EvalSettings,
             q_vec = engine.encode(qx) if i < n_single else batched[i - n_single]
         embed_ms = (time.perf_counter() - t) * 1000 if i < n_single else None
         for mode in modes if not answers else ():
-            results[mode].append(_retrieval_only(engine, q, qx, q_vec, mode, settings, embed_ms))
+            results[mode].append(_retrieval_only(engine, q, qx, q_vec, mode, settings, embed_ms, answerable))
         for mode in modes if answers else ():
             vec = None if mode == "bm25" else q_vec
             a = engine.ask(q.text, top_k=settings.top_k, max_sentences=settings.max_sentences, mode=mode, q_vec=vec)
             timings = dict(a.timings_ms)
-            if embed_ms is not None or mode == "bm25":
+            if embed_ms is not None:
                 timings["embed"] = 0.0 if mode == "bm25" else embed_ms
                 timings["total"] = timings.get("total", 0.0) + timings["embed"]
             else:  # batch-encoded: its stages count, but it has no single-question total
@@ -250,8 +253,6 @@ def summarize(suite: Suite, rows: list[QuestionResult], calibration: Calibration
     put("em", [r.em for r in ans])
     put("f1", [r.f1 for r in ans])
 
-    raw = [r.raw for r in rows]
-    conf = [calibration.confidence(x) for x in raw]
     answerable = [r.answerable for r in rows]
     if with_ev or suite.has_unanswerable:
         # "correct" = answerable and the first citation hits gold evidence
@@ -275,7 +276,8 @@ def summarize(suite: Suite, rows: list[QuestionResult], calibration: Calibration
             out["auroc"] = out["abstention"]["auroc_answerable"]
         out["auroc_correct"] = out["abstention"]["auroc_correct"]
         out["ece"] = out["abstention"]["ece"]
-    out["mean_confidence"] = M.mean(conf)
+    if all(r.raw is not None for r in rows):  # else no answer was composed: no confidence either
+        out["mean_confidence"] = M.mean([calibration.confidence(r.raw) for r in rows])
     out["n_questions"] = len(rows)
     out["n_answerable"] = sum(answerable)
     # embed and total: over the questions encoded one at a time (EvalSettings.latency_sample)
@@ -295,7 +297,8 @@ def per_question_rows(results: dict[str, list[QuestionResult]], calibration: Cal
             rows.append({
                 "qid": r.qid, "mode": mode, "answerable": r.answerable, "raw": r.raw,
                 **((ranking or {}).get(mode, {}).get(r.qid, {})),
-                "confidence": calibration.confidence(r.raw), "abstained": r.raw < calibration.threshold,
+                **({} if r.raw is None else {  # None: no answer composed (documents-only suite)
+                    "confidence": calibration.confidence(r.raw), "abstained": r.raw < calibration.threshold}),
                 "docs": r.doc_ranking[:10],
                 **({} if r.evidence_hits is None else {f"evidence_hit@{k}": M.hit_at(r.evidence_hits, k) for k in (1, 5, 10)}),
                 "answer_hit@1": None if r.cited_hits is None else float(r.hit1),

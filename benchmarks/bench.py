@@ -97,6 +97,11 @@ def raw_encoder(index: Path, embedder, pipeline: float, whole: float, sample_n: 
     data = load_index(index)
     chunk_texts = [chunk_embed_text(data.docs[c.doc], c, data.chunk_text(c)) for c in data.chunks]
     _, _, sent_texts = _split(data.docs, ChunkParams(**data.manifest["chunking"]))
+    # the pipeline embeds each distinct text once; sample those, or repeated short sentences
+    # (boilerplate) would make the raw encoder look faster than the mix the pipeline really ran
+    chunk_texts, sent_texts = list(dict.fromkeys(chunk_texts)), list(dict.fromkeys(sent_texts))
+    if not data.has_sentence_vectors:
+        sent_texts = []
     every = max(1, (len(chunk_texts) + len(sent_texts)) // sample_n)
     sample = chunk_texts[::every] + sent_texts[::every]
     del data, chunk_texts, sent_texts

@@ -42,7 +42,7 @@ def test_sigkill_during_build_leaves_old_or_new_index(tmp_path):
     old = build_index(_big_corpus(tmp_path / "old", 3, "old"), out, FakeEmbedder())
     new_corpus = _big_corpus(tmp_path / "new", 40, "new")
     rng = random.Random(7)
-    seen = set()
+    seen, states = set(), []
     for _ in range(rounds):
         p = subprocess.Popen([sys.executable, "-c", BUILD, str(new_corpus), str(out)], cwd=ROOT)
         time.sleep(rng.uniform(0.2, 3.0))
@@ -51,7 +51,9 @@ def test_sigkill_during_build_leaves_old_or_new_index(tmp_path):
         data = load_index(out)  # must load: old or new, never half
         seen.add(data.index_id)
         assert data.index_id == old.index_id or len(data.docs) == 40
+        states.append("old" if data.index_id == old.index_id else "new")
     assert seen  # at least one state observed
+    print(f"\n{rounds} builds killed: all loaded afterwards, {states.count('old')} old index, {states.count('new')} new")
     # the next build cleans every leftover
     build_index(new_corpus, out, FakeEmbedder())
     leftovers = [p.name for p in out.parent.iterdir() if p.name.startswith(".index.")]

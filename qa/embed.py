@@ -208,8 +208,8 @@ class SentenceTransformerEmbedder(Embedder):
         """Indexing batches in bfloat16 where the CPU multiplies it in hardware (AMX / AVX512-BF16).
 
         Measured here (Xeon with AMX, 2 cores): 566 sentences/s and 57 chunks/s against 294 and 26 in
-        fp32, vectors within cosine 0.9999 of fp32's. ``QA_BF16=0`` turns it off, ``1`` forces it;
-        the default ``auto`` uses it when /proc/cpuinfo lists amx_bf16 or avx512_bf16 and a probe
+        fp32, vectors within cosine 0.9999 of fp32's. ``QA_BF16=0`` turns it off, ``1`` skips the CPU check
+        (the probe still guards it); the default ``auto`` uses it when /proc/cpuinfo lists amx_bf16 or avx512_bf16 and a probe
         batch agrees with fp32 (cosine > 0.999). Questions are always encoded in fp32.
         """
         setting = (setting or "auto").strip().lower()

@@ -154,10 +154,18 @@ def test_cross_origin_embed_answers_and_opens_a_citation(page, api, site):
     notice = page.locator("qa-widget .notice").inner_text()
     assert "quotes from the indexed sources" in notice and "clinical use" in notice
     page.locator("qa-widget textarea").fill(FLT3)
+    # the loading state must show; an answer can now replace it within ~20 ms, faster than a
+    # locator polls, so a MutationObserver records that it was put in the thread
+    page.evaluate("""() => {
+        window.__qaSawLoading = false;
+        new MutationObserver(records => { for (const r of records) for (const n of r.addedNodes)
+            if (n.classList && n.classList.contains('loading')) window.__qaSawLoading = true; })
+          .observe(document.querySelector('qa-widget').shadowRoot, {childList: true, subtree: true});
+    }""")
     page.locator("qa-widget textarea").press("Enter")
-    page.locator("qa-widget .msg.loading").wait_for(timeout=5_000)  # the loading state shows
     answer = page.locator("qa-widget .msg.answer").last
     answer.wait_for(timeout=30_000)
+    assert page.evaluate("window.__qaSawLoading"), "no loading state was shown before the answer"
     text = answer.inner_text()
     assert "midostaurin 50 mg orally twice daily" in text
     chips = answer.locator(".chip")

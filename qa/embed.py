@@ -85,6 +85,25 @@ def resolve_model_path(model: str) -> str:
     return model
 
 
+def mean_pooled(hf_model):
+    """``hf_model`` (a transformers encoder) with mean pooling over the attention mask, in eval mode:
+    (input_ids, attention_mask) -> sentence embedding. What both the TorchScript trace and the
+    ONNX export run, so the pooling is written once."""
+    import torch
+
+    class MeanPooled(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, input_ids, attention_mask):
+            out = self.m(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(out.dtype)
+            return (out * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+
+    return MeanPooled(hf_model.eval()).eval()
+
+
 def _one_torch_thread() -> None:
     import torch
 
@@ -142,22 +161,11 @@ class SentenceTransformerEmbedder(Embedder):
         import torch
 
         try:
-            hf = self.model[0].auto_model.eval()
-
-            class MeanPooled(torch.nn.Module):
-                def __init__(self, m):
-                    super().__init__()
-                    self.m = m
-
-                def forward(self, input_ids, attention_mask):
-                    out = self.m(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-                    mask = attention_mask.unsqueeze(-1).to(out.dtype)
-                    return (out * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-
+            pooled = mean_pooled(self.model[0].auto_model)
             with torch.inference_mode(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # TracerWarnings about Python control flow in HF code
                 ex = self._tokenize("a question to trace the model with")
-                traced = torch.jit.trace(MeanPooled(hf).eval(), (ex["input_ids"], ex["attention_mask"]),
+                traced = torch.jit.trace(pooled, (ex["input_ids"], ex["attention_mask"]),
                                          check_trace=False, strict=False)
                 traced = torch.jit.optimize_for_inference(torch.jit.freeze(traced))
                 for probe in ("dose?", "FLT3-ITD AML starting 7+3: what do I add, and on which days of induction?"):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.embed import DEFAULT_MODEL, Embedder, EmbedderError, resolve_model_path
+from qa.embed import DEFAULT_MODEL, Embedder, EmbedderError, mean_pooled, resolve_model_path
 
 
 def _cache_dir() -> Path:
@@ -44,23 +44,12 @@ def export_int8(model: str, target: Path) -> Path:
     from sentence_transformers import SentenceTransformer
 
     st = SentenceTransformer(resolve_model_path(model), device="cpu", local_files_only=True)
-    hf, tok = st[0].auto_model.eval(), st.tokenizer
-
-    class Pooled(torch.nn.Module):
-        def __init__(self, m):
-            super().__init__()
-            self.m = m
-
-        def forward(self, input_ids, attention_mask):
-            out = self.m(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(out.dtype)
-            return (out * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-
+    pooled, tok = mean_pooled(st[0].auto_model), st.tokenizer
     enc = tok(["a short text", "a slightly longer text for export"], padding=True, return_tensors="pt")
     target.parent.mkdir(parents=True, exist_ok=True)
     fp32 = target.with_suffix(".fp32.onnx")
     batch, seq = torch.export.Dim("batch"), torch.export.Dim("seq")
-    torch.onnx.export(Pooled(hf), (enc["input_ids"], enc["attention_mask"]), str(fp32), dynamo=True,
+    torch.onnx.export(pooled, (enc["input_ids"], enc["attention_mask"]), str(fp32), dynamo=True,
                       input_names=["input_ids", "attention_mask"], output_names=["sentence_embedding"],
                       dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}},
                       verbose=False)

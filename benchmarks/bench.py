@@ -31,7 +31,7 @@ from importlib import metadata
 from pathlib import Path
 
 from common import pct, start_server  # benchmarks/ is on sys.path
-from http_latency import phases
+from http_latency import phases, rss_mb
 
 QUESTIONS = [
     "FLT3-ITD AML starting 7+3: what do I add, and on which days?",
@@ -47,13 +47,6 @@ QUESTIONS = [
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def rss_now_mb() -> float:
-    for line in open("/proc/self/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def machine() -> str:
@@ -130,7 +123,7 @@ def ask_in_process(index: Path, embedder, questions: list[str]) -> None:
     print(f"ask in process ({type(embedder).__name__}, {len(totals)} questions): p50 {pct(totals, 50):.1f} ms, "
           f"p95 {pct(totals, 95):.1f} ms, p99 {pct(totals, 99):.1f} ms")
     print("ask stages p50/p95 (ms): " + ", ".join(f"{k} {pct(v, 50):.2f}/{pct(v, 95):.2f}" for k, v in per_stage.items()))
-    print(f"RSS of this process with the engine loaded: {rss_now_mb():.0f} MB")
+    print(f"RSS of this process with the engine loaded: {rss_mb(os.getpid()):.0f} MB")
 
 
 def main() -> None:

@@ -73,7 +73,7 @@ def run(url: str, questions: list[str], clients: int, per_client: int,
     return lat, errors[0], time.perf_counter() - t0
 
 
-def server_rss_mb(pid: int) -> float:
+def rss_mb(pid: int) -> float:
     """Resident memory of a process now (VmRSS), from /proc."""
     for line in open(f"/proc/{pid}/status"):
         if line.startswith("VmRSS:"):
@@ -93,7 +93,7 @@ def phases(url: str, questions: list[str], n: int, concurrency: int, pid: int | 
         print(" " * 16 + "server stages p50/p95 (ms): " + ", ".join(
             f"{k} {pct(v, 50):.2f}/{pct(v, 95):.2f}" for k, v in stages.items()))
     if pid:
-        print(f"{'server RSS':>14}: {server_rss_mb(pid):.0f} MB while serving")
+        print(f"{'server RSS':>14}: {rss_mb(pid):.0f} MB while serving")
 
 
 def main() -> None:

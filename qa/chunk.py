@@ -47,6 +47,7 @@ def blocks(doc: Document) -> list[Block]:
     text, out = doc.text, []
     para_start = para_end = None
     starts = [s.start for s in doc.sections]
+    heading_ends = set(starts)  # a '#' line is a heading only where the reader found one (.txt: never)
 
     def section_at(offset: int) -> tuple[str, ...]:
         """The heading path in force at ``offset`` (binary search: a document may have thousands)."""
@@ -69,10 +70,13 @@ def blocks(doc: Document) -> list[Block]:
             continue
         lead = len(line) - len(line.lstrip())
         a, b = line_start + lead, line_start + len(line.rstrip())
-        if _HEADING.match(line):
+        # a line that opens with a list marker continues a paragraph whose last line stopped
+        # mid-sentence ("...before day\n14. Review"): a wrapped number, not a new item
+        wrapped = para_start is not None and text[para_end - 1] not in ".:;!?"
+        if _HEADING.match(line) and line_start + len(line) in heading_ends:
             flush()
             out.append(Block(a, b, "heading", section_at(b), doc.page_at(a)))
-        elif marker := _ITEM.match(line):
+        elif (marker := _ITEM.match(line)) and not wrapped:
             flush()
             a = line_start + marker.end()
             if a < b:

@@ -79,10 +79,10 @@ def _split_front_matter(text: str) -> tuple[dict, str]:
     return (meta if isinstance(meta, dict) else {}), text[m.end():]
 
 
-def _doc(doc_id: str, body: str, meta: dict, fallback_title: str, pages=()) -> Document:
+def _doc(doc_id: str, body: str, meta: dict, fallback_title: str, pages=(), markdown: bool = True) -> Document:
     text = nfkc(body.lstrip("\n"))
     date = meta.get("date")
-    sections = sections_of(text)
+    sections = sections_of(text) if markdown else ()  # plain text: "# of cycles: 4" is no heading
     title = str(meta.get("title") or (sections[0].path[0] if sections else fallback_title))
     return Document(
         doc_id=doc_id,
@@ -98,7 +98,7 @@ def _doc(doc_id: str, body: str, meta: dict, fallback_title: str, pages=()) -> D
 
 def read_markdown(path: Path, doc_id: str) -> Iterator[Document]:
     meta, body = _split_front_matter(_check_text(path.read_bytes(), path))
-    yield _doc(doc_id, body, meta, path.stem)
+    yield _doc(doc_id, body, meta, path.stem, markdown=path.suffix.lower() != ".txt")
 
 
 def read_html(path: Path, doc_id: str) -> Iterator[Document]:

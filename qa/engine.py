@@ -50,6 +50,14 @@ class RetrievalParams:
             raise ValueError("retrieval needs depth >= 1, rrf_k >= 1 and 0 <= alpha <= 1")
 
 
+def prepare_question(question: str) -> tuple[str, str]:
+    """(what was typed, whitespace-folded and cut to MAX_QUESTION_CHARS; the expanded question)."""
+    q = " ".join(str(question).split())[:MAX_QUESTION_CHARS]
+    if not any(ch.isalnum() for ch in q):
+        raise QuestionError("the question is empty; type a clinical question")
+    return q, expand_question(q)
+
+
 class Engine:
     def __init__(self, data: IndexData, embedder: Embedder, calibration: Calibration | None = None,
                  retrieval: RetrievalParams = RetrievalParams(), answer: ans.AnswerParams = ans.AnswerParams(),
@@ -99,7 +107,8 @@ class Engine:
             return None
         docs = {i for i, d in enumerate(self.data.docs)
                 if (not filters.doc_ids or d.doc_id in filters.doc_ids)
-                and (not filters.sources or d.source in filters.sources)}
+                and (not filters.sources or d.source in filters.sources)
+                and d.doc_id not in filters.exclude_doc_ids}
         return np.flatnonzero(np.isin(self._chunk_doc, list(docs)))
 
     def _bm25(self, question: str, depth: int, allowed: np.ndarray | None):
@@ -167,10 +176,7 @@ class Engine:
         mode = {"hybrid-rrf": "hybrid"}.get(mode, mode) if mode else self.mode
         if mode not in MODES:
             raise QuestionError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
-        q = " ".join(str(question).split())[:MAX_QUESTION_CHARS]
-        if not any(ch.isalnum() for ch in q):
-            raise QuestionError("the question is empty; type a clinical question")
-        typed, q = q, expand_question(q)
+        typed, q = prepare_question(question)
         t0 = time.perf_counter()
         timings: dict[str, float] = {"embed": 0.0}
         degraded = False

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -138,13 +139,15 @@ def eval_command(
                 if "dev" not in suite.splits:
                     fail(f"--calibrate fits on the dev split, and {suite.path} has none (splits: {', '.join(suite.splits)})")
                 dev = load_suite(Path(suite_path), "dev", cache_dir)
-            else:
-                dev = suite
+            else:  # one file, one split: fitting on it and then reporting it would tune to the report
+                fail(f"--calibrate fits on a dev split and reports another; {suite.path} is a single-split "
+                     "SQuAD file: convert it to a BEIR folder with dev and test splits, or evaluate without --calibrate")
             dev_report, dev_rows, dev_engine = run(dev, replace(settings, modes=[default]), calibration, label="dev")
             rows = [r for r in dev_rows if r["mode"] == default and (r["answer_hit@1"] is not None or not r["answerable"])]
             if not rows:
                 fail(f"--calibrate needs gold evidence or unanswerable questions in the dev split of {suite.path}")
-            target = calibration_out or DEFAULT_PATH
+            # the file qa ask and the API will read: QA_CALIBRATION's when it is set, not the package's
+            target = calibration_out or Path(os.environ.get("QA_CALIBRATION") or DEFAULT_PATH)
             calibration, fit_report = fit(
                 [r["raw"] for r in rows], [r["answerable"] for r in rows], [bool(r["answer_hit@1"]) for r in rows],
                 f"{dev.name} {dev.split} ({len(rows)} questions, mode {default}, index {dev_report['index_id']})",

@@ -13,14 +13,19 @@ from __future__ import annotations
 
 import re
 
-# British -> American stems, applied inside words ("leukaemia" -> "leukemia", "paediatric" -> "pediatric")
+# British -> American spellings, each anchored where the British form can only be a spelling:
+# a plain substring fold turned "organisms" into "organizms" and would touch any word with "paed"
+# or "haem" inside it. Stems that open a word are anchored at its start; -ise/-isation verbs only
+# before those endings; litre/centre only as whole words.
+_ISE = r"(?=(?:e|ed|es|ing|ation|ations)\b)"
 SPELLING = [
-    ("aemia", "emia"), ("aemat", "emat"), ("haem", "hem"), ("paed", "ped"), ("oedem", "edem"),
-    ("oesoph", "esoph"), ("tumour", "tumor"), ("favour", "favor"), ("colour", "color"),
-    ("anaes", "anes"), ("foetal", "fetal"), ("oestr", "estr"), ("ischaem", "ischem"),
-    ("behaviour", "behavior"), ("randomis", "randomiz"), ("organis", "organiz"), ("litre", "liter"),
-    ("centre", "center"),
+    (r"aemia", "emia"), (r"aemat", "emat"), (r"\bhaem", "hem"), (r"\bpaed", "ped"), (r"\boedem", "edem"),
+    (r"\boesoph", "esoph"), (r"tumour", "tumor"), (r"\bfavour", "favor"), (r"\bcolour", "color"),
+    (r"\banaes", "anes"), (r"\bfoetal", "fetal"), (r"\boestr", "estr"), (r"ischaem", "ischem"),
+    (r"\bbehaviour", "behavior"), (r"\brandomis" + _ISE, "randomiz"), (r"\borganis" + _ISE, "organiz"),
+    (r"\blitre(s?)\b", r"liter\1"), (r"\bcentre(s?)\b", r"center\1"),
 ]
+_SPELLING = [(re.compile(gb, re.I), us) for gb, us in SPELLING]
 
 # shorthand -> expansion (matched as whole words, case-insensitive unless the key has capitals)
 ABBREVIATIONS = {
@@ -46,9 +51,14 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9/+-]*")
 
 
 def fold_spelling(text: str) -> str:
+    """British to American at the anchored places only.
+
+    >>> fold_spelling("Organisms in paediatric leukaemia; randomised, 1 litre")
+    'Organisms in pediatric leukemia; randomized, 1 liter'
+    """
     out = text
-    for gb, us in SPELLING:
-        out = re.sub(gb, us, out, flags=re.I)
+    for rx, us in _SPELLING:
+        out = rx.sub(us, out)
     return out
 
 

@@ -105,9 +105,10 @@ class Hit:
 class Filters:
     doc_ids: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    exclude_doc_ids: tuple[str, ...] = ()  # training: ask as if these documents were not indexed
 
     def __bool__(self) -> bool:
-        return bool(self.doc_ids or self.sources)
+        return bool(self.doc_ids or self.sources or self.exclude_doc_ids)
 
 
 @dataclass(frozen=True)

@@ -98,3 +98,45 @@ def test_every_span_is_the_stored_text(lines):
     for c in chunks:
         covered.update(range(c.unit_lo, c.unit_hi))
     assert covered == set(range(len(us)))
+
+
+def test_a_wrapped_line_starting_with_a_number_stays_in_its_sentence():
+    doc = _doc("d", "Repeat the marrow before day\n14. Review the marrow then.\n", {}, "d")
+    texts = [doc.text[u.start:u.end] for u in units(doc)]
+    assert texts == ["Repeat the marrow before day\n14.", "Review the marrow then."], texts
+    assert all(u.kind != "item" for u in units(doc))
+
+
+def test_a_list_after_a_lead_in_is_still_a_list():
+    doc = _doc("d", "Signs include:\n- fever\n- easy bruising\n", {}, "d")
+    assert [u.kind for u in units(doc)] == ["sent", "item", "item"]
+
+
+def test_a_hash_line_in_plain_text_is_not_a_heading(tmp_path):
+    from qa.corpus import read_markdown
+
+    p = tmp_path / "notes.txt"
+    p.write_text("Regimen summary.\n\n# of cycles: 4\n")
+    doc = next(read_markdown(p, "notes"))
+    assert doc.sections == ()
+    assert [b.kind for b in blocks(doc)] == ["para", "para"]
+    assert any("# of cycles: 4" in doc.text[u.start:u.end] for u in units(doc))
+
+
+_LINE_TEXT = st.text(st.sampled_from(list("ab 1.-#:\n")), max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_LINE_TEXT)
+def test_every_non_space_character_of_a_paragraph_lands_in_some_unit_or_marker(text):
+    doc = _doc("d", text, {}, "d", markdown=False)
+    covered = set()
+    for u in units(doc):
+        covered.update(range(u.start, u.end))
+    for i, ch in enumerate(doc.text):
+        if ch.isspace() or i in covered:
+            continue
+        # only list markers ("- ", "14. ") may be left out, and only at the start of their line
+        line_start = doc.text.rfind("\n", 0, i) + 1
+        head = doc.text[line_start:i + 1].lstrip()
+        assert head and all(c in "-*+0123456789.)" for c in head), (text, i, ch)

@@ -78,6 +78,16 @@ def test_filters_restrict_both_legs(engine):
 
 
 @pytest.mark.slow
+def test_excluded_documents_are_never_retrieved(engine):
+    """Training asks gold questions as if their documents were not indexed (unanswerable by construction)."""
+    full = engine.ask("treatment phases")
+    assert any(p.doc_id == "infantile-all" for p in full.passages)
+    a = engine.ask("treatment phases", filters=Filters(exclude_doc_ids=("infantile-all",)))
+    assert a.passages and all(p.doc_id != "infantile-all" for p in a.passages)
+    assert all(c.doc_id != "infantile-all" for c in a.citations)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("q", ["", "   ", "?!", "\n\t"])
 def test_empty_question_is_refused(engine, q):
     with pytest.raises(QuestionError):

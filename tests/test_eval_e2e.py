@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import ROOT
+from test_eval_suites import SQUAD
 
 
 @pytest.mark.slow
@@ -38,3 +39,34 @@ def test_qa_eval_seeds_with_calibration(tmp_path):
                                  "--out", str(tmp_path / "r2"), "--cache-dir", str(tmp_path / "cache")])
     assert r.exit_code == 0, r.output
     assert json.loads((tmp_path / "r2" / "report.json").read_text())["index_reused"] is True
+
+
+@pytest.mark.slow
+def test_calibrate_writes_where_qa_calibration_points_not_into_the_package(tmp_path, monkeypatch):
+    from qa.calibration import DEFAULT_PATH
+    from qa.cli import app
+    import qa.eval_cli  # noqa: F401
+
+    shipped = DEFAULT_PATH.read_bytes()
+    target = tmp_path / "site-calibration.json"
+    target.write_text((DEFAULT_PATH.read_text()))
+    monkeypatch.setenv("QA_CALIBRATION", str(target))
+    before = target.read_text()
+    r = CliRunner().invoke(app, ["eval", str(ROOT / "eval" / "seeds"), "--split", "test", "--modes", "hybrid-weighted",
+                                 "--calibrate", "--out", str(tmp_path / "r"), "--cache-dir", str(tmp_path / "cache")])
+    assert r.exit_code == 0, r.output
+    assert DEFAULT_PATH.read_bytes() == shipped  # the package's file is untouched
+    assert target.read_text() != before and "seeds dev" in json.loads(target.read_text())["fitted_on"]
+
+
+@pytest.mark.slow
+def test_calibrate_refuses_a_single_split_squad_file(tmp_path):
+    from qa.cli import app
+    import qa.eval_cli  # noqa: F401
+
+    p = tmp_path / "mini.json"
+    p.write_text(json.dumps(SQUAD))
+    r = CliRunner().invoke(app, ["eval", str(p), "--calibrate", "--out", str(tmp_path / "r"),
+                                 "--cache-dir", str(tmp_path / "cache"), "--calibration-out", str(tmp_path / "c.json")])
+    assert r.exit_code != 0 and "single-split" in r.output
+    assert not (tmp_path / "c.json").exists()

@@ -1,0 +1,151 @@
+"""The extractive answerer: choose whole stored sentences that answer, and cite them.
+
+Candidates are the sentences and list items of the top fused passages. A learned linear scorer
+(`qa.answer_model`, fitted by `qa train` on real gold questions) ranks them from the signals in
+`qa.features`; a separate abstention model reads question-level evidence (best score, margin,
+coverage of the question's terms, agreement, unseen terms) and its logit is the raw score that
+the calibration turns into a confidence and compares with the risk-controlled threshold.
+
+What is quoted must stand on its own, so selection adds context, never text of its own:
+- a heading-like line (short, no sentence punctuation, not a list item) is never quoted;
+- a list lead-in ("Signs can include:") is quoted with the items that follow it;
+- a sentence that opens by referring back ("It", "This", "These"...) is quoted after the
+  sentence before it.
+Each added unit is its own citation, verbatim: a citation is always ``doc.text[start:end]`` of a
+whole unit, so a negation, dose or condition in it cannot be lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa import features as F
+from qa.answer_model import Variant
+from qa.store import IndexData
+from qa.types import section_label, Citation, Hit
+
+_COL = {name: i for i, name in enumerate(F.SENTENCE_FEATURES)}
+
+
+@dataclass(frozen=True)
+class AnswerParams:
+    passages: int = 5  # candidates come from this many top passages
+    # a further sentence joins when its logit is within keep_margin of the best: on the dev
+    # splits, sentences past ~1.5 below the best were gold for under a fifth of questions
+    keep_margin: float = 1.5
+    duplicate_cos: float = 0.92
+    max_items: int = 8  # list items quoted with a chosen lead-in
+
+    def __post_init__(self):
+        if self.passages < 1 or self.keep_margin < 0 or self.max_items < 0:
+            raise ValueError("passages must be >= 1, keep_margin and max_items >= 0")
+
+
+@dataclass(frozen=True)
+class Scored:
+    sentence: int
+    score: float
+    passage_rank: int
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the answerer computed for one question: ranked candidates and the abstainer's input."""
+
+    scored: list[Scored]  # best first
+    sentence_features: np.ndarray  # rows in candidate order
+    rows: list[int]  # candidate sentence rows, in candidate order
+    question_features: np.ndarray
+    raw: float  # the abstainer's logit
+
+
+def analyse(fx: F.FeatureIndex, model: Variant, question: str, typed: str, q_vec: np.ndarray | None,
+            hits: list[Hit], p: AnswerParams) -> Analysis:
+    """Score every candidate sentence and the question's evidence as a whole."""
+    data = fx.data
+    if not data.has_sentence_vectors:
+        q_vec = None  # a retrieval-only index: lexical signals only
+    q = F.QuestionTerms.of(typed, question)
+    cands = F.candidates(data, hits, p.passages)
+    sent = F.sentence_matrix(fx, q, q_vec, hits, cands) if cands else np.zeros((0, len(F.SENTENCE_FEATURES)), np.float32)
+    logits = model.scorer.logits(sent)
+    if len(logits):
+        logits = np.where(sent[:, _COL["heading_like"]] > 0, -1e3, logits)  # a heading is never quoted
+    qf = F.question_vector(fx, q, sent, logits, cands, hits)
+    raw = float(model.abstainer.logits(qf[None, :])[0])
+    order = sorted(range(len(cands)), key=lambda i: (-logits[i], cands[i][0]))
+    scored = [Scored(cands[i][0], float(logits[i]), cands[i][1]) for i in order if logits[i] > -1e3]
+    return Analysis(scored, sent, [s for s, _ in cands], qf, raw)
+
+
+def _with_context(data: IndexData, fx: F.FeatureIndex, best: Scored, p: AnswerParams) -> list[Scored]:
+    """``best`` plus what it needs to stand on its own, in document order."""
+    d_row, _, _, c_row = (int(x) for x in data.sentences[best.sentence])
+    unit = fx.unit(best.sentence)
+    _, _, _, item, lead_in, _, anaphor, _ = (bool(v) for v in unit.static)
+    out = [best]
+    row = best.sentence
+    if anaphor and not item and row > 0 and int(data.sentences[row - 1][0]) == d_row:
+        prev = row - 1
+        if data.chunks[int(data.sentences[prev][3])].section == data.chunks[c_row].section:
+            out.insert(0, Scored(prev, best.score - 1e-3, best.passage_rank))
+    if lead_in:
+        nxt = row + 1
+        while nxt < len(data.sentences) and len(out) <= p.max_items and int(data.sentences[nxt][0]) == d_row \
+                and fx.unit(nxt).static[3]:
+            out.append(Scored(nxt, best.score - 1e-3, best.passage_rank))
+            nxt += 1
+    return out
+
+
+def select(data: IndexData, fx: F.FeatureIndex, scored: list[Scored], max_sentences: int,
+           p: AnswerParams) -> list[Scored]:
+    """The best sentence with its context first, then near-best sentences (reading order)."""
+    if not scored or max_sentences < 1:
+        return []
+    first = _with_context(data, fx, scored[0], p)
+    taken = {s.sentence for s in first}
+    texts = {data.sentence_text(s.sentence).strip().lower() for s in first}
+    rest: list[Scored] = []
+    for cand in scored[1:]:
+        if 1 + len(rest) >= max_sentences or cand.score < scored[0].score - p.keep_margin:
+            break
+        text = data.sentence_text(cand.sentence).strip().lower()
+        if cand.sentence in taken or text in texts or _near_duplicate(data, cand, [*first, *rest], p.duplicate_cos):
+            continue
+        group = [g for g in _with_context(data, fx, cand, p) if g.sentence not in taken]
+        rest.extend(group)
+        taken.update(g.sentence for g in group)
+        texts.update(data.sentence_text(g.sentence).strip().lower() for g in group)
+    rest.sort(key=lambda c: (int(data.sentences[c.sentence][0]), int(data.sentences[c.sentence][1])))
+    return [*first, *rest]
+
+
+def _near_duplicate(data: IndexData, cand: Scored, chosen: list[Scored], max_cos: float) -> bool:
+    if not data.has_sentence_vectors:
+        return False
+    vec = data.sentence_vectors[cand.sentence]
+    return any(float(vec @ data.sentence_vectors[c.sentence]) > max_cos for c in chosen)
+
+
+def citation(data: IndexData, n: int, sc: Scored) -> Citation:
+    d_row, start, end, c_row = (int(x) for x in data.sentences[sc.sentence])
+    doc, ch = data.docs[d_row], data.chunks[c_row]
+    return Citation(
+        id=n, doc_id=doc.doc_id, title=doc.title, section=section_label(doc.title, ch.section),
+        page=doc.page_at(start), date=doc.date, url=doc.url, text=doc.text[start:end],
+        start=start, end=end, score=round(sc.score, 4),
+    )
+
+
+def compose(citations: list[Citation]) -> str:
+    """'Sentence one. [1] Sentence two. [2]': each sentence verbatim with its whitespace shown
+    normalised (a PDF's line breaks inside a sentence), each with its number.
+
+    >>> c = Citation(1, "d", "T", "", None, None, None, "Give 12 mg\\nIT.", 0, 14, 1.0)
+    >>> compose([c])
+    'Give 12 mg IT. [1]'
+    """
+    return " ".join(f"{' '.join(c.text.split())} [{c.id}]" for c in citations)

@@ -1,0 +1,238 @@
+"""The signals the learned answerer reads: one row per candidate sentence, one row per question.
+
+Everything here is cheap at question time: sentence vectors were computed at index time, token
+sets of sentences are cached per row, and idf comes from the BM25 index's own posting counts.
+The same functions feed training (`qa.train`) and answering (`qa.answer`), so a model never sees
+a feature computed one way in training and another way in use.
+
+Cosine-based columns are zero when there is no question vector (mode ``bm25`` or a failed
+embedder); the ``lexical`` model variant is trained with them zeroed, so degraded answers are
+scored by a model that never relied on them.
+
+>>> question_type("What dose of IT methotrexate for a 2 year old?")
+('dose', 'number')
+>>> has_dose("Give 12 mg intrathecally on day 8."), has_time("Give 12 mg on day 8."), has_dose("It is rare.")
+(True, True, False)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from qa.bm25 import tokenize
+from qa.store import IndexData
+from qa.types import Hit
+
+SENTENCE_FEATURES = (
+    "cos", "cos_gap", "cos_rank", "idf_overlap", "idf_overlap_gap", "overlap", "heading_overlap",
+    "title_overlap", "bigram", "bm25", "dose_match", "time_match", "number_match", "has_number",
+    "fused", "passage_rank", "bm25_rank", "dense_rank", "neighbour_cos", "neighbour_overlap",
+    "first_in_chunk", "position", "length", "short", "list_item", "lead_in", "heading_like",
+    "anaphor", "question_mark",
+)
+QUESTION_FEATURES = (
+    "best", "second", "margin", "best_cos", "max_cos", "best_overlap", "cover_any", "unseen",
+    "agree_docs", "question_length", "candidates", "top_fused",
+)
+COSINE_SENTENCE = ("cos", "cos_gap", "cos_rank", "neighbour_cos")
+COSINE_QUESTION = ("best_cos", "max_cos")
+
+_UNIT = r"(?:mg|mcg|µg|ug|g|kg|ml|mL|l|L|units?|iu|IU|mmol|mol|mg/m2|mg/kg|mg/m²|%|mEq|ng|cc|gy|Gy)"
+_DOSE = re.compile(r"\d(?:[\d.,]*)\s*(?:-|to|–)?\s*\d*\s*" + _UNIT + r"\b|\b\d+(?:\.\d+)?\s*" + _UNIT + r"(?:/\w+)?", re.I)
+_TIME = re.compile(
+    r"\b(?:days?|weeks?|months?|years?|hours?|hrs?|minutes?|daily|weekly|monthly|nightly|once|twice|"
+    r"cycles?|stage|phase|before|after|during|until|q\d+h|bid|tid|qid)\b", re.I)
+_NUMBER = re.compile(r"\d")
+_ITEM_MARK = re.compile(r"(?:^|\n)[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]+$")
+_ANAPHOR = re.compile(r"^(?:it|this|these|they|such|that|those|he|she|its|their|both|the latter|the former)\b", re.I)
+_Q_DOSE = re.compile(r"\b(?:dose|doses|dosing|dosage|how much|mg|amount|strength)\b", re.I)
+_Q_TIME = re.compile(r"\b(?:when|which days?|what days?|how long|how often|schedule|duration|timing|day|days|frequency)\b", re.I)
+_Q_NUMBER = re.compile(r"\b(?:how many|how much|what percentage|what proportion|rate|number of|incidence|how common|how often)\b", re.I)
+
+
+def question_type(question: str) -> tuple[str, ...]:
+    """The answer types a question asks for: 'dose', 'time', 'number' (any of them, or none)."""
+    kinds = [k for k, rx in (("dose", _Q_DOSE), ("time", _Q_TIME), ("number", _Q_NUMBER)) if rx.search(question)]
+    if "dose" in kinds and "number" not in kinds:
+        kinds.append("number")
+    return tuple(kinds)
+
+
+def has_dose(text: str) -> bool:
+    return bool(_DOSE.search(text))
+
+
+def has_time(text: str) -> bool:
+    return bool(_TIME.search(text))
+
+
+@dataclass(frozen=True)
+class Unit:
+    """What is known of one stored sentence without the question (cached per row)."""
+
+    tokens: frozenset[str]
+    bigrams: frozenset[tuple[str, str]]
+    counts: dict[str, int]
+    n_tokens: int
+    section_tokens: frozenset[str]
+    title_tokens: frozenset[str]
+    static: tuple[float, ...]  # has_number, length, short, list_item, lead_in, heading_like, anaphor, question_mark
+    dose: bool
+    time: bool
+
+
+def _bigrams(tokens: list[str]) -> frozenset[tuple[str, str]]:
+    return frozenset(zip(tokens, tokens[1:]))
+
+
+class FeatureIndex:
+    """Per-index state the features need: idf by token, cached sentence units, BM25 length norm."""
+
+    def __init__(self, data: IndexData, cache_size: int = 50_000):
+        self.data = data
+        model = data.bm25.model
+        vocab = model.vocab_dict
+        indptr = np.asarray(model.scores["indptr"])
+        df = np.diff(indptr)
+        n = max(1, int(model.scores["num_docs"]))
+        self.vocab = vocab
+        self._idf = {t: math.log(1 + (n - df[i] + 0.5) / (df[i] + 0.5)) for t, i in vocab.items() if i < len(df)}
+        self._max_idf = math.log(1 + (n + 0.5) / 0.5)
+        self.avg_len = 12.0
+        self.unit = lru_cache(maxsize=cache_size)(self._unit)
+
+    def idf(self, token: str) -> float:
+        """Unknown tokens weigh as the rarest known ones: a term the corpus lacks matters."""
+        return self._idf.get(token, self._max_idf)
+
+    def _unit(self, row: int) -> Unit:
+        d = self.data
+        doc_row, start, end, chunk_row = (int(x) for x in d.sentences[row])
+        doc = d.docs[doc_row]
+        text = doc.text[start:end]
+        toks = tokenize(text)
+        counts: dict[str, int] = {}
+        for t in toks:
+            counts[t] = counts.get(t, 0) + 1
+        item = bool(_ITEM_MARK.search(doc.text[max(0, start - 8):start]))
+        stripped = text.rstrip()
+        words = len(text.split())
+        heading_like = not item and words <= 10 and stripped[-1:] not in ".!?:;)" and not _NUMBER.search(text)
+        static = (float(bool(_NUMBER.search(text))), min(1.0, math.log1p(len(text)) / math.log(400)),
+                  float(len(text) < 40), float(item), float(stripped.endswith(":")), float(heading_like),
+                  float(bool(_ANAPHOR.match(text))), float(stripped.endswith("?")))
+        section = " ".join(d.chunks[chunk_row].section)
+        return Unit(frozenset(toks), _bigrams(toks), counts, len(toks), frozenset(tokenize(section)),
+                    frozenset(tokenize(doc.title)), static, has_dose(text), has_time(text))
+
+    def weighted_share(self, q_tokens: list[str], found: frozenset[str] | set[str]) -> float:
+        total = sum(self.idf(t) for t in q_tokens)
+        return sum(self.idf(t) for t in q_tokens if t in found) / total if total else 0.0
+
+
+@dataclass(frozen=True)
+class QuestionTerms:
+    """The question as the features see it: typed tokens (the denominator), expansions, bigrams."""
+
+    typed: list[str]
+    expanded: frozenset[str]
+    bigrams: frozenset[tuple[str, str]]
+    kinds: tuple[str, ...]
+
+    @classmethod
+    def of(cls, typed: str, expanded: str) -> QuestionTerms:
+        t = list(dict.fromkeys(tokenize(typed)))
+        return cls(t, frozenset(tokenize(expanded)) | frozenset(t), _bigrams(tokenize(typed)), question_type(typed))
+
+
+def candidates(data: IndexData, hits: list[Hit], n_passages: int) -> list[tuple[int, int]]:
+    """(sentence row, passage rank) for the sentences of the top passages, first occurrence wins."""
+    seen, out = set(), []
+    for rank, h in enumerate(hits[:n_passages], start=1):
+        c = data.chunks[h.chunk]
+        for s in range(c.sent_lo, c.sent_hi):
+            if s not in seen:
+                seen.add(s)
+                out.append((s, rank))
+    return out
+
+
+def _matched(q: QuestionTerms, tokens: frozenset[str]) -> set[str]:
+    """Typed tokens found, plus typed tokens whose expansion is found (an abbreviation's long form)."""
+    found = {t for t in q.typed if t in tokens}
+    if len(found) < len(q.typed) and q.expanded & tokens - set(q.typed):
+        found |= {t for t in q.typed if t not in found and t.isalpha() and len(t) <= 6}
+    return found
+
+
+def sentence_matrix(fx: FeatureIndex, q: QuestionTerms, q_vec: np.ndarray | None, hits: list[Hit],
+                    cands: list[tuple[int, int]]) -> np.ndarray:
+    """(n candidates, len(SENTENCE_FEATURES)) float32, in the order of ``cands``."""
+    data = fx.data
+    n = len(cands)
+    rows = np.array([s for s, _ in cands], dtype=np.int64)
+    if q_vec is not None and data.has_sentence_vectors:
+        cos = data.sentence_vectors[rows] @ q_vec
+    else:
+        cos = np.zeros(n, dtype=np.float32)
+    units = [fx.unit(int(r)) for r in rows]
+    q_w = sum(fx.idf(t) for t in q.typed) or 1.0
+    ov = np.array([fx.weighted_share(q.typed, _matched(q, u.tokens)) for u in units])
+    cos_of = {int(r): float(c) for r, c in zip(rows, cos)}
+    ov_of = {int(r): float(o) for r, o in zip(rows, ov)}
+    top_fused = max((h.score for h in hits[:1]), default=1.0) or 1.0
+    order = np.argsort(-cos, kind="stable")
+    cos_rank = np.empty(n)
+    cos_rank[order] = 1.0 / np.arange(1, n + 1)
+    out = np.zeros((n, len(SENTENCE_FEATURES)), dtype=np.float32)
+    for i, ((row, prank), u) in enumerate(zip(cands, units)):
+        h = hits[prank - 1]
+        c = data.chunks[int(data.sentences[row][3])]
+        bm = sum(fx.idf(t) * u.counts[t] * 2.2 / (u.counts[t] + 1.2 * (0.25 + 0.75 * u.n_tokens / fx.avg_len))
+                 for t in q.typed if t in u.counts) / q_w
+        nb = [r for r in (row - 1, row + 1) if c.sent_lo <= r < c.sent_hi]
+        first = float(row == c.sent_lo)
+        pos = (row - c.sent_lo) / max(1, c.sent_hi - c.sent_lo - 1)
+        out[i] = (
+            cos[i], cos[i] - cos.max(), cos_rank[i], ov[i], ov[i] - ov.max(),
+            len(set(q.typed) & u.tokens) / len(q.typed) if q.typed else 0.0,
+            fx.weighted_share(q.typed, u.section_tokens), fx.weighted_share(q.typed, u.title_tokens),
+            len(q.bigrams & u.bigrams) / len(q.bigrams) if q.bigrams else 0.0, min(bm, 3.0),
+            float("dose" in q.kinds and u.dose), float("time" in q.kinds and u.time),
+            float("number" in q.kinds and bool(u.static[0])), u.static[0],
+            h.score / top_fused, 1.0 / prank, 1.0 / h.bm25_rank if h.bm25_rank else 0.0,
+            1.0 / h.dense_rank if h.dense_rank else 0.0,
+            max((cos_of.get(r, 0.0) for r in nb), default=0.0),
+            max((ov_of.get(r, fx.weighted_share(q.typed, fx.unit(r).tokens)) for r in nb), default=0.0),
+            first, pos, *u.static[1:],
+        )
+    return out
+
+
+def question_vector(fx: FeatureIndex, q: QuestionTerms, sent: np.ndarray, logits: np.ndarray,
+                    cands: list[tuple[int, int]], hits: list[Hit]) -> np.ndarray:
+    """len(QUESTION_FEATURES) float32: how strong, how clear and how complete the best evidence is."""
+    if len(logits) == 0:
+        return np.array([-10.0, -10.0, 0.0, 0.0, 0.0, 0.0, 0.0, _unseen(fx, q), 0.0,
+                         math.log1p(len(q.typed)), 0.0, 0.0], dtype=np.float32)
+    order = np.argsort(-logits, kind="stable")
+    best, second = float(logits[order[0]]), float(logits[order[1]]) if len(order) > 1 else float(logits[order[0]]) - 5
+    col = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
+    covered: set[str] = set()
+    for s, _ in cands:
+        covered |= _matched(q, fx.unit(s).tokens)
+    docs = {int(fx.data.sentences[cands[i][0]][0]) for i in order[:5] if logits[i] > best - 1.0}
+    return np.array([
+        best, second, best - second, sent[order[0], col["cos"]], sent[:, col["cos"]].max(),
+        sent[order[0], col["idf_overlap"]], fx.weighted_share(q.typed, covered), _unseen(fx, q),
+        min(len(docs), 3) / 3, math.log1p(len(q.typed)), math.log1p(len(cands)), hits[0].score if hits else 0.0,
+    ], dtype=np.float32)
+
+
+def _unseen(fx: FeatureIndex, q: QuestionTerms) -> float:
+    return sum(t not in fx.vocab for t in q.typed) / len(q.typed) if q.typed else 1.0

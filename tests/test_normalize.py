@@ -1,0 +1,35 @@
+"""Question normalisation: British spellings fold only where they are spellings; shorthand expands."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.normalize import expand_question, fold_spelling
+
+
+@pytest.mark.parametrize("gb,us", [
+    ("leukaemia", "leukemia"), ("anaemia", "anemia"), ("paediatric", "pediatric"), ("haematology", "hematology"),
+    ("oedema", "edema"), ("oesophagus", "esophagus"), ("tumour", "tumor"), ("favourable", "favorable"),
+    ("randomised", "randomized"), ("organisation", "organization"), ("litres", "liters"), ("centre", "center"),
+])
+def test_british_spellings_fold_to_american(gb, us):
+    assert fold_spelling(gb) == us
+
+
+@pytest.mark.parametrize("word", ["organisms", "organism", "mechanisms", "centred?", "encentre", "archaeme", "spaed"])
+def test_words_that_only_contain_a_british_stem_are_untouched(word):
+    assert fold_spelling(word) == word
+
+
+def test_expansion_keeps_the_typed_words_and_adds_the_long_form():
+    out = expand_question("HiDAC dose?")
+    assert out.startswith("HiDAC dose?") and "high-dose cytarabine" in out
+
+
+def test_lowercase_it_is_a_pronoun_not_intrathecal():
+    assert "intrathecal" not in expand_question("is it safe in pregnancy?")
+    assert "intrathecal" in expand_question("IT MTX dose for a toddler")
+
+
+def test_nothing_to_expand_returns_the_question_unchanged():
+    assert expand_question("What is the induction regimen?") == "What is the induction regimen?"

@@ -1,0 +1,1 @@
+"""Fitting the learned answerer (work in progress: see docs/answerer-wip.md)."""

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.bm25 import tokenize
+from qa.features import candidates
 from qa.store import IndexData
 from qa.types import section_label, Citation, Hit
 
@@ -51,18 +52,6 @@ class Scored:
     sentence: int
     score: float
     passage_rank: int
-
-
-def candidates(data: IndexData, hits: list[Hit], n_passages: int) -> list[tuple[int, int]]:
-    """(sentence row, passage rank) for the sentences of the top passages, first occurrence wins."""
-    seen, out = set(), []
-    for rank, h in enumerate(hits[:n_passages], start=1):
-        c = data.chunks[h.chunk]
-        for s in range(c.sent_lo, c.sent_hi):
-            if s not in seen:
-                seen.add(s)
-                out.append((s, rank))
-    return out
 
 
 def score_sentences(data: IndexData, question: str, q_vec: np.ndarray | None, hits: list[Hit],

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa import features as F
+from qa.answer import _near_duplicate, citation  # noqa: F401  (citation: what callers cite with)
 from qa.answer_model import Variant
 from qa.store import IndexData
-from qa.types import section_label, Citation, Hit
+from qa.types import Citation, Hit
 
 _COL = {name: i for i, name in enumerate(F.SENTENCE_FEATURES)}
 
@@ -121,23 +122,6 @@ def select(data: IndexData, fx: F.FeatureIndex, scored: list[Scored], max_senten
         texts.update(data.sentence_text(g.sentence).strip().lower() for g in group)
     rest.sort(key=lambda c: (int(data.sentences[c.sentence][0]), int(data.sentences[c.sentence][1])))
     return [*first, *rest]
-
-
-def _near_duplicate(data: IndexData, cand: Scored, chosen: list[Scored], max_cos: float) -> bool:
-    if not data.has_sentence_vectors:
-        return False
-    vec = data.sentence_vectors[cand.sentence]
-    return any(float(vec @ data.sentence_vectors[c.sentence]) > max_cos for c in chosen)
-
-
-def citation(data: IndexData, n: int, sc: Scored) -> Citation:
-    d_row, start, end, c_row = (int(x) for x in data.sentences[sc.sentence])
-    doc, ch = data.docs[d_row], data.chunks[c_row]
-    return Citation(
-        id=n, doc_id=doc.doc_id, title=doc.title, section=section_label(doc.title, ch.section),
-        page=doc.page_at(start), date=doc.date, url=doc.url, text=doc.text[start:end],
-        start=start, end=end, score=round(sc.score, 4),
-    )
 
 
 def compose(citations: list[Citation]) -> str:

@@ -1,19 +1,18 @@
 """The extractive answerer: choose whole stored sentences that answer, and cite them.
 
-Candidates are the sentences and list items of the top fused passages. Each is scored against
-the question from three signals, all cheap at query time because sentence vectors were computed
-at index time:
+Candidates are the sentences and list items of the top fused passages. A learned linear scorer
+(`qa.answer_model`, fitted by `qa train` on real gold questions) ranks them from the signals in
+`qa.features`; a separate abstention model reads question-level evidence (best score, margin,
+coverage of the question's terms, agreement, unseen terms) and its logit is the raw score that
+the calibration turns into a confidence and compares with the risk-controlled threshold.
 
-    score = w_cos * cos(question, sentence) + w_lex * overlap + w_rank / passage_rank
-
-``overlap`` is the share of the question's content tokens (BM25 tokenizer: stems, clinical
-compounds) found in the sentence or its heading path. A list lead-in ending in ":" loses
-``lead_in_penalty``: it frames an answer without giving one. The best candidate's score is the raw confidence; below
-``threshold`` qa abstains rather than quote something weakly related. Further sentences join only
-if they score within ``keep_ratio`` of the best and are not near-duplicates of a chosen one.
-
-Sentences are never trimmed: a citation is always ``doc.text[start:end]`` of a whole unit, so a
-negation, dose or condition in it cannot be lost.
+What is quoted must stand on its own, so selection adds context, never text of its own:
+- a heading-like line (short, no sentence punctuation, not a list item) is never quoted;
+- a list lead-in ("Signs can include:") is quoted with the items that follow it;
+- a sentence that opens by referring back ("It", "This", "These"...) is quoted after the
+  sentence before it.
+Each added unit is its own citation, verbatim: a citation is always ``doc.text[start:end]`` of a
+whole unit, so a negation, dose or condition in it cannot be lost.
 """
 
 from __future__ import annotations
@@ -22,29 +21,26 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.bm25 import tokenize
-from qa.features import candidates
+from qa import features as F
+from qa.answer_model import Variant
 from qa.store import IndexData
 from qa.types import section_label, Citation, Hit
+
+_COL = {name: i for i, name in enumerate(F.SENTENCE_FEATURES)}
 
 
 @dataclass(frozen=True)
 class AnswerParams:
-    # weights chosen on eval/seeds dev (grid over cos 0.5-0.7, lex 0.2-0.4, rank 0.05-0.2): a
-    # middle point of the best region, not its single best cell (24 answerable questions is noise)
-    w_cos: float = 0.6
-    w_lex: float = 0.3
-    w_rank: float = 0.05
     passages: int = 5  # candidates come from this many top passages
-    lead_in_penalty: float = 0.1  # "The drugs include:" frames an answer; it is not one
-    keep_ratio: float = 0.75
+    # a further sentence joins when its logit is within keep_margin of the best: on the dev
+    # splits, sentences past ~1.5 below the best were gold for under a fifth of questions
+    keep_margin: float = 1.5
     duplicate_cos: float = 0.92
+    max_items: int = 8  # list items quoted with a chosen lead-in
 
     def __post_init__(self):
-        if min(self.w_cos, self.w_lex, self.w_rank) < 0:
-            raise ValueError("answer weights must be >= 0")
-        if self.passages < 1 or not 0 < self.keep_ratio <= 1:
-            raise ValueError("passages must be >= 1 and keep_ratio in (0, 1]")
+        if self.passages < 1 or self.keep_margin < 0 or self.max_items < 0:
+            raise ValueError("passages must be >= 1, keep_margin and max_items >= 0")
 
 
 @dataclass(frozen=True)
@@ -54,52 +50,77 @@ class Scored:
     passage_rank: int
 
 
-def score_sentences(data: IndexData, question: str, q_vec: np.ndarray | None, hits: list[Hit],
-                    p: AnswerParams, typed: str | None = None) -> list[Scored]:
-    """``question`` is the expanded question; ``typed``, what the user typed, sets the overlap's
-    denominator, so expansions ("HiDAC (high-dose cytarabine)") can add matches but never dilute."""
-    cands = candidates(data, hits, p.passages)
-    if not cands:
-        return []
-    q_tokens = set(tokenize(question))
-    n_typed = len(set(tokenize(typed))) if typed else len(q_tokens)
-    rows = np.array([s for s, _ in cands])
+@dataclass(frozen=True)
+class Analysis:
+    """What the answerer computed for one question: ranked candidates and the abstainer's input."""
+
+    scored: list[Scored]  # best first
+    sentence_features: np.ndarray  # rows in candidate order
+    rows: list[int]  # candidate sentence rows, in candidate order
+    question_features: np.ndarray
+    raw: float  # the abstainer's logit
+
+
+def analyse(fx: F.FeatureIndex, model: Variant, question: str, typed: str, q_vec: np.ndarray | None,
+            hits: list[Hit], p: AnswerParams) -> Analysis:
+    """Score every candidate sentence and the question's evidence as a whole."""
+    data = fx.data
     if not data.has_sentence_vectors:
-        q_vec = None  # a retrieval-only index: lexical and rank signals only, as in bm25 mode
-    cos = data.sentence_vectors[rows] @ q_vec if q_vec is not None else np.zeros(len(rows), dtype=np.float32)
-    w_cos = p.w_cos if q_vec is not None else 0.0
-    # without a question vector (bm25 mode, or a failed embedder) rescale the remaining weights to
-    # the full range, so one calibrated threshold still means something
-    rescale = 1.0 if q_vec is not None else (p.w_cos + p.w_lex + p.w_rank) / (p.w_lex + p.w_rank)
-    out = []
-    for (s, rank), c in zip(cands, cos.tolist()):
-        text = data.sentence_text(s)
-        words = set(tokenize(text)) | set(tokenize(" ".join(data.chunks[int(data.sentences[s][3])].section)))
-        overlap = min(1.0, len(q_tokens & words) / n_typed) if n_typed else 0.0
-        score = w_cos * c + p.w_lex * overlap + p.w_rank / rank
-        if text.endswith(":"):
-            score -= p.lead_in_penalty
-        out.append(Scored(s, score * rescale, rank))
-    out.sort(key=lambda x: (-x.score, x.sentence))
+        q_vec = None  # a retrieval-only index: lexical signals only
+    q = F.QuestionTerms.of(typed, question)
+    cands = F.candidates(data, hits, p.passages)
+    sent = F.sentence_matrix(fx, q, q_vec, hits, cands) if cands else np.zeros((0, len(F.SENTENCE_FEATURES)), np.float32)
+    logits = model.scorer.logits(sent)
+    if len(logits):
+        logits = np.where(sent[:, _COL["heading_like"]] > 0, -1e3, logits)  # a heading is never quoted
+    qf = F.question_vector(fx, q, sent, logits, cands, hits)
+    raw = float(model.abstainer.logits(qf[None, :])[0])
+    order = sorted(range(len(cands)), key=lambda i: (-logits[i], cands[i][0]))
+    scored = [Scored(cands[i][0], float(logits[i]), cands[i][1]) for i in order if logits[i] > -1e3]
+    return Analysis(scored, sent, [s for s, _ in cands], qf, raw)
+
+
+def _with_context(data: IndexData, fx: F.FeatureIndex, best: Scored, p: AnswerParams) -> list[Scored]:
+    """``best`` plus what it needs to stand on its own, in document order."""
+    d_row, _, _, c_row = (int(x) for x in data.sentences[best.sentence])
+    unit = fx.unit(best.sentence)
+    item, lead_in, anaphor = unit.is_item, unit.is_lead_in, unit.is_anaphor
+    out = [best]
+    row = best.sentence
+    if anaphor and not item and row > 0 and int(data.sentences[row - 1][0]) == d_row:
+        prev = row - 1
+        if data.chunks[int(data.sentences[prev][3])].section == data.chunks[c_row].section:
+            out.insert(0, Scored(prev, best.score - 1e-3, best.passage_rank))
+    if lead_in:
+        nxt = row + 1
+        while nxt < len(data.sentences) and len(out) <= p.max_items and int(data.sentences[nxt][0]) == d_row \
+                and fx.unit(nxt).is_item:
+            out.append(Scored(nxt, best.score - 1e-3, best.passage_rank))
+            nxt += 1
     return out
 
 
-def select(data: IndexData, scored: list[Scored], max_sentences: int, p: AnswerParams) -> list[Scored]:
+def select(data: IndexData, fx: F.FeatureIndex, scored: list[Scored], max_sentences: int,
+           p: AnswerParams) -> list[Scored]:
+    """The best sentence with its context first, then near-best sentences (reading order)."""
     if not scored or max_sentences < 1:
         return []
-    best, chosen = scored[0].score, [scored[0]]
-    texts = {data.sentence_text(scored[0].sentence).strip().lower()}
+    first = _with_context(data, fx, scored[0], p)
+    taken = {s.sentence for s in first}
+    texts = {data.sentence_text(s.sentence).strip().lower() for s in first}
+    rest: list[Scored] = []
     for cand in scored[1:]:
-        if len(chosen) >= max_sentences or cand.score < p.keep_ratio * best:
+        if 1 + len(rest) >= max_sentences or cand.score < scored[0].score - p.keep_margin:
             break
         text = data.sentence_text(cand.sentence).strip().lower()
-        if text in texts or _near_duplicate(data, cand, chosen, p.duplicate_cos):
+        if cand.sentence in taken or text in texts or _near_duplicate(data, cand, [*first, *rest], p.duplicate_cos):
             continue
-        chosen.append(cand)
-        texts.add(text)
-    # readable order: the best sentence first, then the rest as they stand in their documents
-    rest = sorted(chosen[1:], key=lambda c: (int(data.sentences[c.sentence][0]), int(data.sentences[c.sentence][1])))
-    return [chosen[0], *rest]
+        group = [g for g in _with_context(data, fx, cand, p) if g.sentence not in taken]
+        rest.extend(group)
+        taken.update(g.sentence for g in group)
+        texts.update(data.sentence_text(g.sentence).strip().lower() for g in group)
+    rest.sort(key=lambda c: (int(data.sentences[c.sentence][0]), int(data.sentences[c.sentence][1])))
+    return [*first, *rest]
 
 
 def _near_duplicate(data: IndexData, cand: Scored, chosen: list[Scored], max_cos: float) -> bool:
@@ -120,5 +141,11 @@ def citation(data: IndexData, n: int, sc: Scored) -> Citation:
 
 
 def compose(citations: list[Citation]) -> str:
-    """'Sentence one. [1] Sentence two. [2]': the sentences verbatim, each with its number."""
-    return " ".join(f"{c.text} [{c.id}]" for c in citations)
+    """'Sentence one. [1] Sentence two. [2]': each sentence verbatim with its whitespace shown
+    normalised (a PDF's line breaks inside a sentence), each with its number.
+
+    >>> c = Citation(1, "d", "T", "", None, None, None, "Give 12 mg\\nIT.", 0, 14, 1.0)
+    >>> compose([c])
+    'Give 12 mg IT. [1]'
+    """
+    return " ".join(f"{' '.join(c.text.split())} [{c.id}]" for c in citations)

@@ -115,6 +115,10 @@ class AnswerModel:
         tmp.replace(path)
 
 
+# For collecting training data: an engine that retrieves and computes features, never answers.
+UNFITTED = AnswerModel({}, {"note": "no variants: training-data collection only"})
+
+
 def _digest(content: dict) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 

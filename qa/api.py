@@ -150,7 +150,9 @@ def create_app(settings: Settings | None = None, engine=None,
     state: dict[str, Any] = {"engine": engine, "load_error": None}
     slots: dict[str, anyio.Semaphore] = {}
     widget_js, demo_html, demo_css = _static("widget.js"), _static("demo.html"), _static("demo.css")
-    engine_kw = {"embed_budget_ms": settings.embed_budget_ms or None}
+    from qa.calibration import load_calibration
+
+    engine_kw = {"embed_budget_ms": settings.embed_budget_ms or None, "calibration": load_calibration()}
     # which engines requests are using: an engine swapped out by a reload is closed by its last user
     users: dict[int, int] = {}
     retired: dict[int, Any] = {}

@@ -1,9 +1,15 @@
 """Abstention threshold and the mapping from raw answer score to a calibrated confidence.
 
-`qa eval --calibrate` fits both on a dev split and writes them as JSON; `qa ask` and the API read
-the file named by ``QA_CALIBRATION`` or, by default, ``qa/calibration.json`` shipped with the
-package. Confidence is a logistic curve ``1 / (1 + exp(-(a * raw + b)))`` (Platt scaling), so it
-is monotone in the raw score and the threshold keeps its meaning.
+The raw score is the abstention model's logit (`qa.answer_model`); each model variant carries its
+own calibration, fitted by `qa train`. A site may refit the hybrid one on its own gold questions
+with `qa eval --calibrate`, which writes a file that ``QA_CALIBRATION`` names; such a file records
+the sha256 of the answer model it was fitted for, and is refused with any other model (a
+threshold on another model's logits means nothing). Confidence is a logistic curve
+``1 / (1 + exp(-(a * raw + b)))`` (Platt scaling), monotone in the raw score, so the threshold
+keeps its meaning.
+
+>>> Calibration(threshold=0.0, a=2.0, b=0.0).confidence(0.0)
+0.5
 """
 
 from __future__ import annotations
@@ -14,16 +20,15 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-DEFAULT_PATH = Path(__file__).with_name("calibration.json")
-
 
 @dataclass(frozen=True)
 class Calibration:
-    threshold: float = 0.36
-    a: float = 10.0
-    b: float = -3.6
+    threshold: float = 0.0
+    a: float = 1.0
+    b: float = 0.0
     rule: str = "default, not fitted"
     fitted_on: str = ""
+    model_sha: str = ""  # the answer model whose logits this was fitted on ("" = the model's own)
 
     def confidence(self, raw: float) -> float:
         z = self.a * raw + self.b
@@ -34,12 +39,16 @@ class Calibration:
         Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n")
 
 
-def load_calibration(path: str | Path | None = None) -> Calibration:
-    path = Path(path or os.environ.get("QA_CALIBRATION") or DEFAULT_PATH)
+def load_calibration(path: str | Path | None = None) -> Calibration | None:
+    """The file at ``path`` or ``QA_CALIBRATION``; None when neither is given (use the model's own)."""
+    path = path or os.environ.get("QA_CALIBRATION")
+    if not path:
+        return None
+    path = Path(path)
     if not path.exists():
-        return Calibration()
+        raise ValueError(f"calibration file {path} does not exist (QA_CALIBRATION); unset it to use the model's own")
     try:
         raw = json.loads(path.read_text())
-        return Calibration(**{k: raw[k] for k in ("threshold", "a", "b", "rule", "fitted_on") if k in raw})
+        return Calibration(**{k: raw[k] for k in ("threshold", "a", "b", "rule", "fitted_on", "model_sha") if k in raw})
     except (ValueError, TypeError) as e:
         raise ValueError(f"calibration file {path} is invalid: {e}") from None

@@ -74,13 +74,15 @@ def index(
 
 
 def _engine(index_dir: Path):
+    from qa.answer_model import ModelError
+    from qa.calibration import load_calibration
     from qa.embed import EmbedderError
     from qa.engine import Engine
     from qa.store import IndexError_
 
     try:
-        return Engine.load(index_dir)
-    except (IndexError_, EmbedderError) as e:
+        return Engine.load(index_dir, calibration=load_calibration())
+    except (IndexError_, EmbedderError, ModelError, ValueError) as e:
         fail(str(e))
 
 
@@ -101,7 +103,8 @@ def _print_answer(a) -> None:
         quote = c.text if len(c.text) <= 120 else c.text[:117] + "…"
         out.print(f"[{c.id}] {where}" + (f" ({extra})" if extra else ""), highlight=False, markup=False)
         out.print(f"    “{quote}”  chars {c.start}-{c.end} of {c.doc_id}", highlight=False, markup=False)
-    out.print(f"confidence {a.confidence:.2f} · quotes from indexed sources: check them before clinical use",
+    out.print(f"confidence {a.confidence:.2f} (estimated chance the quoted answer is right) · quotes from indexed sources: "
+              "check them before clinical use",
               style="dim")
 
 
@@ -147,7 +150,7 @@ def ask(
 
 
 def main() -> None:
-    from qa import eval_cli, serve_cli  # noqa: F401  (register their commands on qa.cli.app)
+    from qa import eval_cli, serve_cli, train_cli  # noqa: F401  (register their commands on qa.cli.app)
     from qa.cli import app as registered  # under `python -m qa.cli` this module is __main__, not qa.cli
 
     registered()

@@ -18,7 +18,9 @@ import numpy as np
 from qa import answer as ans
 from qa import fuse
 from qa.bm25 import tokenize
-from qa.calibration import Calibration, load_calibration
+from qa.answer_model import AnswerModel, load_model
+from qa.calibration import Calibration
+from qa.features import FeatureIndex
 from qa.normalize import expand_question
 from qa.embed import Embedder, load_embedder
 from qa.store import IndexData, load_index
@@ -59,13 +61,27 @@ def prepare_question(question: str) -> tuple[str, str]:
 
 
 class Engine:
+    """``model`` defaults to the shipped answer model; ``calibration`` replaces the hybrid variant's
+    (a site's own, from `qa eval --calibrate`); the lexical variant always keeps its own, so a
+    degraded answer never uses a threshold fitted on hybrid scores. ``abstain=False`` composes
+    every answer (the eval harness decides abstention itself from the raw score)."""
+
     def __init__(self, data: IndexData, embedder: Embedder, calibration: Calibration | None = None,
                  retrieval: RetrievalParams = RetrievalParams(), answer: ans.AnswerParams = ans.AnswerParams(),
-                 mode: str = DEFAULT_MODE, embed_budget_ms: float | None = None):
+                 mode: str = DEFAULT_MODE, embed_budget_ms: float | None = None,
+                 model: AnswerModel | None = None, abstain: bool = True):
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
         self.data, self.embedder = data, embedder
-        self.calibration = calibration or load_calibration()
+        self.model = model if model is not None else load_model()
+        self.calibrations = {k: v.calibration for k, v in self.model.variants.items()}
+        if calibration is not None:
+            if calibration.model_sha and calibration.model_sha != self.model.sha256:
+                raise ValueError(f"the calibration file was fitted for answer model {calibration.model_sha[:12]}, "
+                                 f"not the one in use ({self.model.sha256[:12]}); refit it with `qa eval --calibrate`")
+            self.calibrations["hybrid"] = calibration
+        self.abstain = abstain
+        self.features = FeatureIndex(data)
         self.retrieval, self.answer_params, self.mode = retrieval, answer, mode
         if embed_budget_ms is not None and embed_budget_ms <= 0:
             raise ValueError("embed_budget_ms must be > 0")
@@ -171,6 +187,10 @@ class Engine:
 
     # -- answering ---------------------------------------------------------------------------
 
+    def variant_for(self, q_vec: np.ndarray | None) -> str:
+        """'hybrid' when cosine signals exist, else 'lexical' (mode bm25, failed embedder, no sentence vectors)."""
+        return "hybrid" if q_vec is not None and self.data.has_sentence_vectors else "lexical"
+
     def ask(self, question: str, top_k: int = 5, max_sentences: int = 3, filters: Filters | None = None,
             mode: str | None = None, q_vec: np.ndarray | None = None) -> Answer:
         mode = {"hybrid-rrf": "hybrid"}.get(mode, mode) if mode else self.mode
@@ -190,16 +210,18 @@ class Engine:
         hits = self.retrieve(q, q_vec, mode, top_k, filters, timings, failures)
         degraded = degraded or bool(failures)
         t = time.perf_counter()
-        scored = ans.score_sentences(self.data, q, q_vec, hits, self.answer_params, typed)
-        raw = scored[0].score if scored else 0.0
-        abstained = raw < self.calibration.threshold
-        chosen = [] if abstained else ans.select(self.data, scored, max_sentences, self.answer_params)
+        variant = self.variant_for(q_vec)
+        cal = self.calibrations[variant]
+        an = ans.analyse(self.features, self.model.variants[variant], q, typed, q_vec, hits, self.answer_params)
+        raw = an.raw
+        abstained = self.abstain and (raw < cal.threshold or not an.scored)
+        chosen = [] if abstained else ans.select(self.data, self.features, an.scored, max_sentences, self.answer_params)
         citations = [ans.citation(self.data, i, s) for i, s in enumerate(chosen, start=1)]
         timings["answer"] = (time.perf_counter() - t) * 1000
         timings["total"] = (time.perf_counter() - t0) * 1000
         return Answer(
             question=str(question), answer=ans.compose(citations), abstained=abstained,
-            confidence=self.calibration.confidence(raw), raw_score=round(raw, 4),
+            confidence=cal.confidence(raw), raw_score=round(raw, 4),
             citations=tuple(citations), passages=tuple(self._passage(h) for h in hits[:top_k]),
             index_id=self.index_id, mode=mode, degraded=degraded,
             timings_ms={k: round(v, 3) for k, v in timings.items()},

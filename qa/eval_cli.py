@@ -81,9 +81,10 @@ def eval_command(
     rrf_k: Annotated[Optional[int], typer.Option(min=1, help="Override: RRF k.")] = None,
     alpha: Annotated[Optional[float], typer.Option(min=0, max=1, help="Override: dense weight in hybrid-weighted.")] = None,
     max_risk: Annotated[float, typer.Option(min=0, max=1, help="--calibrate: most wrong answers allowed among answered on dev; 1 = no bound, plain max accuracy (the default: on 32 dev questions a 5%% bound left qa answering a third of answerable questions).")] = 1.0,
-    calibration_out: Annotated[Optional[Path], typer.Option(help="Where --calibrate writes (default: the file qa ask and the API read).")] = None,
+    calibration_out: Annotated[Optional[Path], typer.Option(help="Where --calibrate writes (default: the file QA_CALIBRATION names, else calibration.json in the report folder).")] = None,
     cache_dir: Annotated[Optional[Path], typer.Option(help="Index cache folder (default eval/cache).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="compare: print JSON.")] = False,
+    perturb: Annotated[Optional[int], typer.Option(metavar="SEED", help="Ask every question as typed in a hurry (shorthand, typos, British spelling; seeded, see qa/eval/perturb.py).")] = None,
 ) -> None:
     """Evaluate qa on a gold SUITE (all modes side by side), or `qa eval compare A.json B.json`."""
     if suite_path == "compare" and (reports or not Path("compare").exists()):
@@ -94,7 +95,8 @@ def eval_command(
 
     from dataclasses import replace
 
-    from qa.calibration import DEFAULT_PATH, load_calibration
+    from qa.answer_model import ModelError, load_model
+    from qa.calibration import load_calibration
     from qa.embed import EmbedderError, load_embedder
     from qa.engine import RetrievalParams
     from qa.eval import report as R
@@ -116,9 +118,14 @@ def eval_command(
                             limit=limit, retrieval=retrieval)
     try:
         suite = load_suite(Path(suite_path), split, cache_dir)
-        calibration = load_calibration()
+        if perturb is not None:
+            from qa.eval.perturb import perturb_suite
+
+            suite = perturb_suite(suite, perturb)
+        calibration = load_calibration()  # a site's own (QA_CALIBRATION), else None: the model's own
+        answer_model = load_model()
         embedder = load_embedder(model)
-    except (SuiteError, EmbedderError, ValueError) as e:
+    except (SuiteError, EmbedderError, ModelError, ValueError) as e:
         fail(str(e))
 
     def run(s, st, cal, engine=None, label=""):
@@ -146,17 +153,22 @@ def eval_command(
             rows = [r for r in dev_rows if r["mode"] == default and (r["answer_hit@1"] is not None or not r["answerable"])]
             if not rows:
                 fail(f"--calibrate needs gold evidence or unanswerable questions in the dev split of {suite.path}")
-            # the file qa ask and the API will read: QA_CALIBRATION's when it is set, not the package's
-            target = calibration_out or Path(os.environ.get("QA_CALIBRATION") or DEFAULT_PATH)
+            # the file qa ask and the API read when QA_CALIBRATION names it; never the package's model
+            env = os.environ.get("QA_CALIBRATION")
+            folder = out_dir or (R.ROOT / "eval" / "reports" / f"{suite.name}-{suite.split}-{dt.datetime.now():%Y%m%d-%H%M%S}")
+            target = calibration_out or (Path(env) if env else Path(folder) / "calibration.json")
             calibration, fit_report = fit(
                 [r["raw"] for r in rows], [r["answerable"] for r in rows], [bool(r["answer_hit@1"]) for r in rows],
                 f"{dev.name} {dev.split} ({len(rows)} questions, mode {default}, index {dev_report['index_id']})",
-                calibration, max_risk=max_risk)
+                calibration or answer_model.variants["hybrid"].calibration, max_risk=max_risk,
+                model_sha=answer_model.sha256)
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
             calibration.save(target)
             fit_report["written_to"] = str(target)
             err.print(f"calibrated on {dev.name}/{dev.split}: threshold {calibration.threshold} "
-                      f"(dev accuracy {fit_report['dev']['accuracy']:.3f}, risk {fit_report['dev']['risk']:.3f}) -> {target}",
-                      highlight=False)
+                      f"(dev accuracy {fit_report['dev']['accuracy']:.3f}, risk {fit_report['dev']['risk']:.3f}) -> {target}"
+                      + ("" if env == str(target) else
+                         f"; qa ask and qa serve use it with QA_CALIBRATION={target}"), highlight=False)
             if not fit_report["dev"]["risk_bound_met"]:
                 err.print(f"[yellow]warning:[/] no threshold keeps wrong answers <= {max_risk:.0%} on dev except abstaining on "
                           f"every question; loosened to <= {fit_report['dev']['risk_bound_used']:.0%} (dev risk "
@@ -168,7 +180,9 @@ def eval_command(
         fail(str(e))
     if fit_report:
         report["calibration"] = fit_report
-    folder = out_dir or (R.ROOT / "eval" / "reports" / f"{report['suite']}-{report['split']}-{dt.datetime.now():%Y%m%d-%H%M%S}")
+    report["perturbed_seed"] = perturb
+    folder = out_dir or (folder if fit_report else None) or (
+        R.ROOT / "eval" / "reports" / f"{report['suite']}-{report['split']}{'' if perturb is None else '-perturbed'}-{dt.datetime.now():%Y%m%d-%H%M%S}")
     R.write(report, Path(folder), per_q)
     out.print(_table(report))
     d = report["modes"][default]

@@ -29,8 +29,9 @@ from qa.store import IndexData
 from qa.types import Hit
 
 SENTENCE_FEATURES = (
-    "cos", "cos_gap", "cos_rank", "idf_overlap", "idf_overlap_gap", "overlap", "heading_overlap",
-    "title_overlap", "bigram", "bm25", "dose_match", "time_match", "number_match", "has_number",
+    "cos", "cos_gap", "cos_rank", "idf_overlap", "idf_overlap_gap", "rare_overlap", "rare_heading", "overlap",
+    "heading_overlap",
+    "title_overlap", "heading_match", "bigram", "bm25", "dose_match", "time_match", "number_match", "has_number",
     "fused", "passage_rank", "bm25_rank", "dense_rank", "neighbour_cos", "neighbour_overlap",
     "first_in_chunk", "position", "length", "short", "list_item", "lead_in", "heading_like",
     "anaphor", "question_mark",
@@ -81,9 +82,16 @@ class Unit:
     n_tokens: int
     section_tokens: frozenset[str]
     title_tokens: frozenset[str]
+    heading_tokens: frozenset[str]  # the innermost heading's own words ("Signs and symptoms")
     static: tuple[float, ...]  # has_number, length, short, list_item, lead_in, heading_like, anaphor, question_mark
     dose: bool
     time: bool
+
+    # the flags by name (``static`` keeps feature order for the matrix)
+    is_item = property(lambda self: bool(self.static[3]))
+    is_lead_in = property(lambda self: bool(self.static[4]))
+    is_heading = property(lambda self: bool(self.static[5]))
+    is_anaphor = property(lambda self: bool(self.static[6]))
 
 
 def _bigrams(tokens: list[str]) -> frozenset[tuple[str, str]]:
@@ -95,11 +103,13 @@ class FeatureIndex:
 
     def __init__(self, data: IndexData, cache_size: int = 50_000):
         self.data = data
-        model = data.bm25.model
-        vocab = model.vocab_dict
-        indptr = np.asarray(model.scores["indptr"])
-        df = np.diff(indptr)
-        n = max(1, int(model.scores["num_docs"]))
+        try:
+            model = data.bm25.model
+            vocab = dict(model.vocab_dict)
+            df = np.diff(np.asarray(model.scores["indptr"]))
+            n = max(1, int(model.scores["num_docs"]))
+        except Exception:  # a damaged BM25 index: every term weighs alike (the answer still degrades gracefully)
+            vocab, df, n = {}, np.zeros(0), 1
         self.vocab = vocab
         self._idf = {t: math.log(1 + (n - df[i] + 0.5) / (df[i] + 0.5)) for t, i in vocab.items() if i < len(df)}
         self._max_idf = math.log(1 + (n + 0.5) / 0.5)
@@ -126,9 +136,10 @@ class FeatureIndex:
         static = (float(bool(_NUMBER.search(text))), min(1.0, math.log1p(len(text)) / math.log(400)),
                   float(len(text) < 40), float(item), float(stripped.endswith(":")), float(heading_like),
                   float(bool(_ANAPHOR.match(text))), float(stripped.endswith("?")))
-        section = " ".join(d.chunks[chunk_row].section)
-        return Unit(frozenset(toks), _bigrams(toks), counts, len(toks), frozenset(tokenize(section)),
-                    frozenset(tokenize(doc.title)), static, has_dose(text), has_time(text))
+        path = d.chunks[chunk_row].section
+        inner = path[-1] if path and path[-1] != doc.title else ""
+        return Unit(frozenset(toks), _bigrams(toks), counts, len(toks), frozenset(tokenize(" ".join(path))),
+                    frozenset(tokenize(doc.title)), frozenset(tokenize(inner)), static, has_dose(text), has_time(text))
 
     def weighted_share(self, q_tokens: list[str], found: frozenset[str] | set[str]) -> float:
         total = sum(self.idf(t) for t in q_tokens)
@@ -183,6 +194,12 @@ def sentence_matrix(fx: FeatureIndex, q: QuestionTerms, q_vec: np.ndarray | None
     units = [fx.unit(int(r)) for r in rows]
     q_w = sum(fx.idf(t) for t in q.typed) or 1.0
     ov = np.array([fx.weighted_share(q.typed, _matched(q, u.tokens)) for u in units])
+    # the question's terms weighted by idf and by how few candidates share them: in a corpus about
+    # one disease, its name is in every candidate and says nothing about which one answers
+    sent_w = _rare_weights(fx, q, [u.tokens for u in units])
+    head_w = _rare_weights(fx, q, [u.section_tokens for u in units])
+    rare = [_share(sent_w, _matched(q, u.tokens)) for u in units]
+    rare_h = [_share(head_w, u.section_tokens) for u in units]
     cos_of = {int(r): float(c) for r, c in zip(rows, cos)}
     ov_of = {int(r): float(o) for r, o in zip(rows, ov)}
     top_fused = max((h.score for h in hits[:1]), default=1.0) or 1.0
@@ -199,9 +216,11 @@ def sentence_matrix(fx: FeatureIndex, q: QuestionTerms, q_vec: np.ndarray | None
         first = float(row == c.sent_lo)
         pos = (row - c.sent_lo) / max(1, c.sent_hi - c.sent_lo - 1)
         out[i] = (
-            cos[i], cos[i] - cos.max(), cos_rank[i], ov[i], ov[i] - ov.max(),
+            cos[i], cos[i] - cos.max(), cos_rank[i], ov[i], ov[i] - ov.max(), rare[i], rare_h[i],
             len(set(q.typed) & u.tokens) / len(q.typed) if q.typed else 0.0,
             fx.weighted_share(q.typed, u.section_tokens), fx.weighted_share(q.typed, u.title_tokens),
+            # how much of what the section is about the question asks for ("Research" vs "Treatment")
+            len(u.heading_tokens & q.expanded) / len(u.heading_tokens) if u.heading_tokens else 0.0,
             len(q.bigrams & u.bigrams) / len(q.bigrams) if q.bigrams else 0.0, min(bm, 3.0),
             float("dose" in q.kinds and u.dose), float("time" in q.kinds and u.time),
             float("number" in q.kinds and bool(u.static[0])), u.static[0],
@@ -212,6 +231,16 @@ def sentence_matrix(fx: FeatureIndex, q: QuestionTerms, q_vec: np.ndarray | None
             first, pos, *u.static[1:],
         )
     return out
+
+
+def _rare_weights(fx: FeatureIndex, q: QuestionTerms, token_sets: list[frozenset[str]]) -> dict[str, float]:
+    n = max(1, len(token_sets))
+    return {t: fx.idf(t) * (1.0 - sum(t in ts for ts in token_sets) / n) for t in q.typed}
+
+
+def _share(weights: dict[str, float], found) -> float:
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in found) / total if total > 1e-9 else 0.0
 
 
 def question_vector(fx: FeatureIndex, q: QuestionTerms, sent: np.ndarray, logits: np.ndarray,

@@ -56,11 +56,16 @@ def bundled_index(tmp_path_factory, real_embedder) -> Path:
     return out
 
 
+BUNDLED_CALIBRATION = ROOT / "qa" / "models" / "bundled-calibration.json"  # what ./run.sh serves with
+
+
 @pytest.fixture(scope="session")
 def engine(bundled_index, real_embedder):
+    """The bundled corpus as ./run.sh serves it: the answer model with the corpus's own calibration."""
+    from qa.calibration import load_calibration
     from qa.engine import Engine
 
-    return Engine.load(bundled_index, real_embedder)
+    return Engine.load(bundled_index, real_embedder, calibration=load_calibration(BUNDLED_CALIBRATION))
 
 
 @pytest.fixture

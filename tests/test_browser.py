@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from test_load_smoke import ROOT, RealServer
+from conftest import BUNDLED_CALIBRATION
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
@@ -80,7 +81,7 @@ def site(tmp_path_factory):
 @pytest.fixture(scope="module")
 def api(bundled_index, site, tmp_path_factory):
     with RealServer(bundled_index, tmp_path_factory.mktemp("logs"), cors_origins=site.origin,
-                    rate_limit_per_minute=600, rate_limit_burst=100) as s:
+                    rate_limit_per_minute=600, rate_limit_burst=100, calibration=BUNDLED_CALIBRATION) as s:
         yield s
 
 

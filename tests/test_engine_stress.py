@@ -53,7 +53,7 @@ def test_degraded_mode_when_the_embedder_fails(fake_engine):
         def embed_batch(self, texts):
             raise RuntimeError("model crashed")
 
-    engine = Engine(fake_engine.data, Broken(), calibration=fake_engine.calibration)
+    engine = Engine(fake_engine.data, Broken())
     a = engine.ask("intrathecal methotrexate dose by age")
     assert a.degraded and all(p.dense_rank is None for p in a.passages) and a.passages
 
@@ -66,11 +66,11 @@ def test_degraded_mode_when_the_embedder_is_too_slow(fake_engine):
             time.sleep(0.5)
             return super().embed_batch(texts)
 
-    engine = Engine(fake_engine.data, Slow(), calibration=fake_engine.calibration, embed_budget_ms=50)
+    engine = Engine(fake_engine.data, Slow(), embed_budget_ms=50)
     t = time.perf_counter()
     a = engine.ask("intrathecal methotrexate dose by age")
     assert a.degraded and a.passages and time.perf_counter() - t < 0.4
-    fast = Engine(fake_engine.data, FakeEmbedder(), calibration=fake_engine.calibration, embed_budget_ms=5000)
+    fast = Engine(fake_engine.data, FakeEmbedder(), embed_budget_ms=5000)
     assert not fast.ask("intrathecal methotrexate dose by age").degraded
 
 

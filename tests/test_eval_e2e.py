@@ -43,19 +43,19 @@ def test_qa_eval_seeds_with_calibration(tmp_path):
 
 @pytest.mark.slow
 def test_calibrate_writes_where_qa_calibration_points_not_into_the_package(tmp_path, monkeypatch):
-    from qa.calibration import DEFAULT_PATH
+    from qa.answer_model import DEFAULT_PATH
     from qa.cli import app
     import qa.eval_cli  # noqa: F401
 
     shipped = DEFAULT_PATH.read_bytes()
     target = tmp_path / "site-calibration.json"
-    target.write_text((DEFAULT_PATH.read_text()))
+    target.write_text('{"threshold": 0.0, "a": 1.0, "b": 0.0}')
     monkeypatch.setenv("QA_CALIBRATION", str(target))
     before = target.read_text()
     r = CliRunner().invoke(app, ["eval", str(ROOT / "eval" / "seeds"), "--split", "test", "--modes", "hybrid-weighted",
                                  "--calibrate", "--out", str(tmp_path / "r"), "--cache-dir", str(tmp_path / "cache")])
     assert r.exit_code == 0, r.output
-    assert DEFAULT_PATH.read_bytes() == shipped  # the package's file is untouched
+    assert DEFAULT_PATH.read_bytes() == shipped  # the package's model is untouched
     assert target.read_text() != before and "seeds dev" in json.loads(target.read_text())["fitted_on"]
 
 

@@ -90,7 +90,7 @@ def fit_platt(raw: Sequence[float], correct: Sequence[bool], l2: float = 1e-2, i
 
 
 def fit(raw: Sequence[float], answerable: Sequence[bool], hit1: Sequence[bool], fitted_on: str,
-        previous: Calibration, max_risk: float = MAX_RISK) -> tuple[Calibration, dict]:
+        previous: Calibration, max_risk: float = MAX_RISK, model_sha: str = "") -> tuple[Calibration, dict]:
     correct = [bool(a and h) for a, h in zip(answerable, hit1)]
     threshold, outcomes = choose_threshold(raw, answerable, hit1, max_risk)
     try:
@@ -104,7 +104,7 @@ def fit(raw: Sequence[float], answerable: Sequence[bool], hit1: Sequence[bool], 
                f"dev risk {outcomes['risk']:.2f}]")
             + "; confidence: Platt scaling P(top citation correct | raw)")
     cal = Calibration(threshold=threshold, a=round(a, 4), b=round(b, 4), rule=rule,
-                      fitted_on=f"{fitted_on}; {dt.date.today().isoformat()}")
+                      fitted_on=f"{fitted_on}; {dt.date.today().isoformat()}", model_sha=model_sha)
     report = {
         "rule": rule,
         "fitted_on": cal.fitted_on,

@@ -14,7 +14,7 @@ import json
 import math
 from pathlib import Path
 
-SKIP = {"stderr", "n", "latency_ms", "abstention", "n_questions", "n_answerable", "mean_confidence"}
+SKIP = {"stderr", "ci95", "n", "latency_ms", "abstention", "n_questions", "n_answerable", "mean_confidence"}
 
 
 class CompareError(ValueError):

@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+from scipy.stats import beta as beta_dist
 
 RANK_METRICS = ("ndcg@10", "recall@1", "recall@5", "recall@10", "recall@100", "mrr@10")
 
@@ -185,6 +186,30 @@ def risk_coverage(scores: Sequence[float], correct: Sequence[bool]) -> dict:
     return {"coverage": cov, "risk": risk, "threshold": thr, "aurc": aurc}
 
 
+def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) two-sided binomial interval for k of n; the upper end is the one-sided bound at (1+level)/2.
+
+    Callers wanting a one-sided 95% upper bound pass level=0.90.
+    """
+    if n == 0:
+        return 0.0, 1.0
+    a = 1 - level
+    lo = 0.0 if k == 0 else float(beta_dist.ppf(a / 2, k, n - k + 1))
+    hi = 1.0 if k == n else float(beta_dist.ppf(1 - a / 2, k + 1, n - k))
+    return lo, hi
+
+
+
+def bootstrap_ci(values: Sequence[float], n_boot: int = 1000, seed: int = 0) -> tuple[float, float] | None:
+    """95% percentile bootstrap interval of the mean (fixed seed: the same report twice is identical)."""
+    v = np.asarray([x for x in values if x is not None], float)
+    if len(v) < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    means = v[rng.integers(0, len(v), (n_boot, len(v)))].mean(axis=1)
+    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
 def abstention_outcomes(raw: Sequence[float], answerable: Sequence[bool], hit1: Sequence[bool], threshold: float) -> dict:
     """Counts and rates of what qa does at ``threshold`` (answer when raw >= threshold)."""
     r, a, h = np.asarray(raw, float), np.asarray(answerable, bool), np.asarray(hit1, bool)
@@ -201,6 +226,7 @@ def abstention_outcomes(raw: Sequence[float], answerable: Sequence[bool], hit1: 
         "accuracy": float((correct_answer.sum() + correct_abstain.sum()) / n) if n else None,
         "risk": float(wrong.sum() / answered.sum()) if answered.any() else 0.0,
         "wrong_answers": int(wrong.sum()),
+        "risk_ci95": list(clopper_pearson(int(wrong.sum()), int(answered.sum()))),
         # accuracy on each kind of question, as the issue asks for the seeds
         "answerable_accuracy": float(correct_answer[a].mean()) if n_ans else None,  # answered and cited gold
         "answerable_answered": float(answered[a].mean()) if n_ans else None,

@@ -68,15 +68,23 @@ def markdown(report: dict) -> str:
                   "|---|" + "---:|" * len(cols)]
         for x in names:
             lines.append(f"| {x} | " + " | ".join(_fmt(modes[x].get(m)) for m, _ in cols) + " |")
+        ci = modes.get(report["default_mode"], {}).get("ci95") or {}
+        shown = [f"{l} {ci[m][0]:.3f}-{ci[m][1]:.3f}" for m, l in cols if ci.get(m)]
+        if shown:
+            lines += ["", f"95% bootstrap intervals ({report['default_mode']}): " + ", ".join(shown) + "."]
         ns = {m: modes[names[0]]["n"].get(m) for m, _ in cols}
         lines += ["", "Questions per metric: " + ", ".join(f"{l} {ns[m]}" for m, l in cols if ns.get(m)) + "."]
     acols = [(m, l) for m, l in ABSTAIN if any(modes[x].get(m) is not None for x in names)]
     if acols:
-        thr = modes[names[0]].get("abstention", {}).get("threshold")
-        lines += ["", f"## Abstention (threshold {thr})", "", "| mode | " + " | ".join(l for _, l in acols) + " |",
-                  "|---|" + "---:|" * len(acols)]
+        lines += ["", "## Abstention", "", "Each mode at its variant's threshold (bm25: the lexical model's); risk = wrong "
+                  "among answered, with its 95% Clopper-Pearson interval.", "",
+                  "| mode | threshold | " + " | ".join(l for _, l in acols) + " | risk 95% CI |",
+                  "|---|---:|" + "---:|" * len(acols) + "---|"]
         for x in names:
-            lines.append(f"| {x} | " + " | ".join(_fmt(modes[x].get(m)) for m, _ in acols) + " |")
+            ab = modes[x].get("abstention", {})
+            ci = ab.get("risk_ci95")
+            lines.append(f"| {x} | {_fmt(ab.get('threshold'))} | " + " | ".join(_fmt(modes[x].get(m)) for m, _ in acols)
+                         + f" | {f'{ci[0]:.3f}-{ci[1]:.3f}' if ci else '–'} |")
     cal = report.get("calibration")
     if cal:
         lines += ["", "## Calibration (`--calibrate`)", "", f"Rule: {cal['rule']}.", "",

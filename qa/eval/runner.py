@@ -31,7 +31,13 @@ from qa.eval.suites import Query, Suite
 
 MODE_ALIASES = {"hybrid-rrf": "hybrid", "rrf": "hybrid", "weighted": "hybrid-weighted"}
 STAGES = ("embed", "bm25", "dense", "fuse", "answer", "total")
-NEVER_ABSTAIN = Calibration(threshold=float("-inf"), rule="eval: answer everything; abstention decided by the harness")
+
+
+def calibration_for(engine: Engine, mode: str, override: Calibration | None = None) -> Calibration:
+    """The calibration a mode's answers are judged with: the answer model's own for its variant
+    (bm25 -> lexical), or ``override`` (a dev fit) for the modes with a question vector."""
+    variant = "lexical" if mode == "bm25" or not engine.data.has_sentence_vectors else "hybrid"
+    return override if override is not None and variant == "hybrid" else engine.calibrations[variant]
 
 
 def parse_modes(text: str) -> list[str]:
@@ -218,6 +224,7 @@ def summarize(suite: Suite, rows: list[QuestionResult], calibration: Calibration
     out: dict = {}
     se: dict[str, float | None] = {}
     ns: dict[str, int] = {}
+    ci95: dict[str, list[float] | None] = {}  # percentile bootstrap over questions
 
     def put(name: str, values: list[float]):
         values = [v for v in values if v is not None]
@@ -225,6 +232,8 @@ def summarize(suite: Suite, rows: list[QuestionResult], calibration: Calibration
             out[name] = M.mean(values)
             se[name] = M.stderr(values)
             ns[name] = len(values)
+            ci = M.bootstrap_ci(values)
+            ci95[name] = [round(x, 4) for x in ci] if ci else None
 
     qrels = {q: rel for q, rel in suite.qrels.items()}
     main, per_main = M.ranx_metrics(qrels, {r.qid: r.doc_ranking for r in rows},
@@ -283,16 +292,18 @@ def summarize(suite: Suite, rows: list[QuestionResult], calibration: Calibration
     # embed and total: over the questions encoded one at a time (EvalSettings.latency_sample)
     out["latency_ms"] = {s: M.percentiles([r.timings[s] for r in rows if s in r.timings]) for s in STAGES}
     out["stderr"] = se
+    out["ci95"] = ci95
     out["n"] = ns
     return out
 
 
-def per_question_rows(results: dict[str, list[QuestionResult]], calibration: Calibration,
+def per_question_rows(results: dict[str, list[QuestionResult]], calibrations: dict[str, Calibration],
                       ranking: dict[str, dict[str, dict[str, float]]] | None = None,
                       default_mode: str = "hybrid-weighted") -> list[dict]:
     """One row per question and mode; the answer text (first 400 characters) for the default mode only."""
     rows = []
     for mode, rs in results.items():
+        calibration = calibrations[mode]
         for r in rs:
             rows.append({
                 "qid": r.qid, "mode": mode, "answerable": r.answerable, "raw": r.raw,
@@ -339,12 +350,12 @@ def load_engine(suite: Suite, embedder, settings: EvalSettings, cache_dir=None, 
     index_dir, reused = cached_index(suite.corpus, embedder, name=suite.name, cache_dir=cache_dir, docs=docs,
                                      docs_note=note, progress=on_index, corpus_sha=suite.corpus_sha,
                                      sentence_vectors=suite.judges_answers)
-    engine = Engine.load(index_dir, embedder, calibration=NEVER_ABSTAIN, retrieval=settings.retrieval,
+    engine = Engine.load(index_dir, embedder, abstain=False, retrieval=settings.retrieval,
                          answer=settings.answer, mode=settings.default_mode)
     return engine, index_dir, reused, time.perf_counter() - t
 
 
-def evaluate_suite(suite: Suite, embedder, settings: EvalSettings, calibration: Calibration,
+def evaluate_suite(suite: Suite, embedder, settings: EvalSettings, calibration: Calibration | None = None,
                    engine: Engine | None = None, cache_dir=None, on_index=None, on_question=None) -> tuple[dict, list[dict], Engine]:
     """Run ``suite`` and return (report dict, per-question rows, engine)."""
     import datetime as dt
@@ -362,7 +373,8 @@ def evaluate_suite(suite: Suite, embedder, settings: EvalSettings, calibration: 
     results = run_questions(engine, suite, settings, on_question)
     answer_s = time.perf_counter() - t1
     ranking: dict[str, dict] = {m: {} for m in results}
-    modes = {m: summarize(suite, rows, calibration, ranking[m]) for m, rows in results.items()}
+    cals = {m: calibration_for(engine, m, calibration) for m in results}
+    modes = {m: summarize(suite, rows, cals[m], ranking[m]) for m, rows in results.items()}
     manifest = engine.data.manifest
     report = {
         "suite": suite.name,
@@ -385,8 +397,9 @@ def evaluate_suite(suite: Suite, embedder, settings: EvalSettings, calibration: 
             "chunking": manifest.get("chunking"),
             "bm25": manifest.get("bm25"),
             "vector_index": manifest.get("vector_index"),
-            "calibration": {"threshold": calibration.threshold, "a": calibration.a, "b": calibration.b,
-                            "rule": calibration.rule, "fitted_on": calibration.fitted_on},
+            "calibration": {m: {"threshold": c.threshold, "a": c.a, "b": c.b, "rule": c.rule, "fitted_on": c.fitted_on}
+                            for m, c in cals.items()},
+            "answer_model": engine.model.sha256,
         },
         "suite_files": {"path": str(suite.path), "format": suite.format, "sha256": suite.files},
         "suite_warnings": suite.warnings,
@@ -396,4 +409,4 @@ def evaluate_suite(suite: Suite, embedder, settings: EvalSettings, calibration: 
         "seconds": {"index": round(index_s, 2), "answer": round(answer_s, 2),
                     "total": round(time.perf_counter() - t0, 2)},
     }
-    return report, per_question_rows(results, calibration, ranking, settings.default_mode), engine
+    return report, per_question_rows(results, cals, ranking, settings.default_mode), engine

@@ -298,7 +298,7 @@
       srcs.appendChild(el("li", { text: "[" + c.id + "] " + (c.title || c.doc_id) + (bits ? " \u2014 " + bits : "") }));
     });
     box.appendChild(srcs);
-    var conf = typeof a.confidence === "number" ? "Match confidence " + Math.round(a.confidence * 100) + "%" : "";
+    var conf = typeof a.confidence === "number" ? "Estimated chance this answer is right: " + Math.round(a.confidence * 100) + "%" : "";
     if (a.degraded) conf += (conf ? " \u00b7 " : "") + "keyword search only (the semantic model failed)";
     if (conf) box.appendChild(el("p", { class: "meta", text: conf }));
     announce("Answer: " + cites.map(function (c) { return c.text; }).join(" ") +

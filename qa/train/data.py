@@ -9,7 +9,10 @@ Unanswerable questions: the seeds' own, plus answerable questions asked again wi
 document excluded (unanswerable by construction). Label noise: another document may still answer
 (MedQuAD repeats questions across sites; COVID papers overlap). All qrels-relevant documents are
 excluded, and a constructed question is dropped when any candidate still contains a gold short
-answer, so what remains is mostly truly unanswered.
+answer, or when one candidate sentence with its heading path and title holds every content term
+of the question ("How to diagnose thalassemia?" without its GARD page still meets MedlinePlus's
+"Doctors diagnose thalassemias using blood tests."): such a question is probably still answered.
+What remains is mostly truly unanswered; the data card gives the counts dropped.
 """
 
 from __future__ import annotations
@@ -75,8 +78,18 @@ def _item(engine: Engine, q: Query, text: str, vec, mode: str, source: str, spli
             y[i] = float(M.span_hits(data.docs[d].doc_id, s, e, texts[-1], gold))
     if exclude and q.answers and any(M.contains_answer(t, list(q.answers)) for t in texts):
         return None  # the corpus still answers without its gold documents: an unreliable label
+    if exclude and _fully_covered(engine.features, terms, cands):
+        return None
     answerable = bool(gold) and not exclude
     return Item(q.qid + ("#without-gold" if exclude else ""), source, split, answerable, engine, terms, hits, cands, x, y)
+
+
+def _fully_covered(fx, terms: QuestionTerms, cands: list[tuple[int, int]]) -> bool:
+    for row, _ in cands:
+        u = fx.unit(row)
+        if fx.weighted_share(terms.typed, u.tokens | u.section_tokens | u.title_tokens) >= 0.999:
+            return True
+    return False
 
 
 def collect(engine: Engine, suite: Suite, source: str, *, lexical: bool, calibrate_share: float,

@@ -1,0 +1,99 @@
+"""The evidence for the chosen scorer: candidate models and feature ablations on the calibration split.
+
+Every figure here is measured on the calibration split (never on a reported split) as top-1
+accuracy: the share of answerable questions whose highest-scored quotable candidate hits gold
+evidence, with a 95% bootstrap interval over questions.
+
+Candidates:
+- ``hand-set``: today's weights before the learned model, ``0.6*cos + 0.3*overlap + 0.05/rank``
+  (its overlap also counted heading words: approximated here by adding ``heading_overlap``);
+- ``pointwise``: logistic regression on single candidates;
+- ``listwise``: the shipped scorer (`qa.train.fit.fit_listwise`);
+- ``trees``: gradient-boosted trees (scikit-learn's HistGradientBoostingClassifier, pointwise),
+  measured only: shipping trees without pickle needs an exporter, worth it only if they win.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from qa.eval.metrics import bootstrap_ci
+from qa.features import SENTENCE_FEATURES
+from qa.train import fit as Fit
+from qa.train.data import Item
+
+_C = {n: i for i, n in enumerate(SENTENCE_FEATURES)}
+GROUPS = {
+    "cosine": ("cos", "cos_gap", "cos_rank", "neighbour_cos"),
+    "lexical overlap": ("idf_overlap", "idf_overlap_gap", "rare_overlap", "rare_heading", "overlap", "bigram", "bm25",
+                        "neighbour_overlap"),
+    "heading and title": ("heading_overlap", "title_overlap", "heading_match"),
+    "answer type": ("dose_match", "time_match", "number_match", "has_number"),
+    "retrieval ranks": ("fused", "passage_rank", "bm25_rank", "dense_rank"),
+    "shape and position": ("first_in_chunk", "position", "length", "short", "list_item", "lead_in", "anaphor",
+                           "question_mark"),
+}
+
+
+def _hits(items: list[Item], score) -> list[float]:
+    out = []
+    for i in items:
+        if not i.answerable:
+            continue
+        s = np.where(i.x[:, _C["heading_like"]] > 0, -1e9, score(i.x))
+        out.append(float(i.y[int(np.argmax(s))] > 0))
+    return out
+
+
+def _summary(values: list[float], seconds: float | None = None) -> dict:
+    ci = bootstrap_ci(values)
+    return {"top1": round(float(np.mean(values)), 4) if values else None,
+            "ci95": [round(x, 4) for x in ci] if ci else None, "n": len(values),
+            **({"fit_s": round(seconds, 1)} if seconds is not None else {})}
+
+
+def _hand_set(x: np.ndarray) -> np.ndarray:
+    return 0.6 * x[:, _C["cos"]] + 0.3 * np.minimum(1, x[:, _C["overlap"]] + x[:, _C["heading_overlap"]]) \
+        + 0.05 * x[:, _C["passage_rank"]] - 0.1 * x[:, _C["lead_in"]]
+
+
+def candidates(fit_items: list[Item], cal_items: list[Item], weights: np.ndarray, l2: float,
+               trees: bool = True) -> dict:
+    train = [i for i in fit_items if i.answerable]
+    xs = [i.x for i in train]
+    ys = [i.y for i in train]
+    out = {"hand-set": _summary(_hits(cal_items, _hand_set))}
+    t = time.perf_counter()
+    rows_w = np.concatenate([np.full(len(x), w / max(1, len(x))) for x, w in zip(xs, weights)])
+    point = Fit.fit_logistic(np.concatenate(xs), np.concatenate(ys), SENTENCE_FEATURES, rows_w, l2)
+    out["pointwise"] = _summary(_hits(cal_items, point.logits), time.perf_counter() - t)
+    t = time.perf_counter()
+    listwise = Fit.fit_listwise(xs, ys, SENTENCE_FEATURES, weights, l2)
+    out["listwise"] = _summary(_hits(cal_items, listwise.logits), time.perf_counter() - t)
+    if trees:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        t = time.perf_counter()
+        gb = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, random_state=0)
+        gb.fit(np.concatenate(xs), np.concatenate(ys), sample_weight=rows_w * len(rows_w))
+        out["trees"] = _summary(_hits(cal_items, lambda x: gb.predict_proba(x)[:, 1]), time.perf_counter() - t)
+    return out
+
+
+def ablations(fit_items: list[Item], cal_items: list[Item], weights: np.ndarray, l2: float) -> dict:
+    """Top-1 of the listwise scorer refitted with each feature group zeroed."""
+    train = [i for i in fit_items if i.answerable]
+    out = {}
+    for group, names in GROUPS.items():
+        cols = [_C[n] for n in names]
+
+        def drop(x: np.ndarray) -> np.ndarray:
+            x = x.copy()
+            x[:, cols] = 0.0
+            return x
+
+        m = Fit.fit_listwise([drop(i.x) for i in train], [i.y for i in train], SENTENCE_FEATURES, weights, l2)
+        out[f"without {group}"] = _summary(_hits(cal_items, lambda x: m.logits(drop(x))))
+    return out

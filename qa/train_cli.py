@@ -1,0 +1,98 @@
+"""`qa train`: fit the answer model (sentence scorer, abstainer, calibration) on gold questions.
+
+    qa train [--shared ../shared/data] [--out qa/models/answer-model.json] [--alpha 0.10] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from qa.cli import _progress, app, err, fail, out
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@app.command("train")
+def train_command(
+    shared: Annotated[Path, typer.Option(help="The evaluation suites folder (covid-qa, medquad, medquad-cancergov).")] = ROOT.parent / "shared" / "data",
+    seeds: Annotated[Path, typer.Option(help="The bundled corpus's gold questions (dev split used).")] = ROOT / "eval" / "seeds",
+    model_out: Annotated[Optional[Path], typer.Option("--out", help="Where the model goes (default: the file qa ask and the API read).")] = None,
+    report_dir: Annotated[Optional[Path], typer.Option("--report", help="Report folder (default eval/reports/train-<time>).")] = None,
+    alpha: Annotated[float, typer.Option(min=0.01, max=0.5, help="Most wrong answers among answered, as a 95% upper bound on the calibration split.")] = 0.10,
+    seed: Annotated[int, typer.Option(help="Seed of the perturbed question copies.")] = 0,
+    perturbed: Annotated[bool, typer.Option(help="Also train on perturbed copies (shorthand, typos, British spelling).")] = True,
+    limit: Annotated[Optional[int], typer.Option(min=5, help="Smoke run: first N questions of each source.")] = None,
+    model: Annotated[str, typer.Option(envvar="QA_MODEL", help="Embedding model.")] = "all-MiniLM-L6-v2",
+) -> None:
+    """Fit the answerer on real gold questions and write the model file and a report.
+
+    Indexes come from eval/cache (built on first use: ~20 minutes on 2 cores); collecting and
+    fitting take a few minutes more. The reported splits (covid-qa dev, medquad-cancergov test,
+    eval/seeds test) are never read.
+    """
+    from qa.answer_model import DEFAULT_PATH
+    from qa.embed import EmbedderError, load_embedder
+    from qa.eval import report as R
+    from qa.eval.suites import SuiteError
+    from qa.train.run import TrainSettings, train
+
+    for p in (shared / "covid-qa", shared / "medquad", shared / "medquad-cancergov", seeds):
+        if not p.exists():
+            fail(f"{p} not found: qa train needs the suites in ../shared/data (see docs/data-card.md), or --shared")
+    try:
+        settings = TrainSettings(shared, seeds, seed=seed, alpha=alpha, perturbed=perturbed, limit=limit)
+        embedder = load_embedder(model)
+    except (ValueError, EmbedderError) as e:
+        fail(str(e))
+    target = model_out or DEFAULT_PATH
+    folder = report_dir or ROOT / "eval" / "reports" / f"train-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    with _progress() as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage[:24], total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        def log(message: str) -> None:
+            (bar.console if err.is_terminal else err).print(message, highlight=False)
+
+        try:
+            answer_model, extra = train(settings, embedder, progress, log)
+        except SuiteError as e:
+            fail(str(e))
+    answer_model.save(target)
+    folder.mkdir(parents=True, exist_ok=True)
+    shown = target.resolve().relative_to(ROOT) if target.resolve().is_relative_to(ROOT) else target
+    body = {"model": str(shown), "model_sha256": answer_model.sha256, "info": answer_model.info,
+            "fit": extra["reports"], "git": R.git_state(), "machine": R.machine()}
+    (folder / "report.json").write_text(json.dumps(body, indent=1) + "\n")
+    (folder / "report.md").write_text(markdown(body))
+    out.print(f"model: {target} (sha256 {answer_model.sha256[:12]})\nreport: {folder}/report.md", highlight=False)
+
+
+def markdown(body: dict) -> str:
+    info = body["info"]
+    lines = [f"# qa train ({info['trained']})", "", f"Model `{body['model']}`, sha256 `{body['model_sha256']}`.",
+             f"Settings: {json.dumps(info['settings'])}.", f"Seconds: {json.dumps(info['seconds'])}.", "",
+             "## Data (items by source/split)", "", "| source/split | counts |", "|---|---|"]
+    lines += [f"| {k} | {', '.join(f'{n} {kind}' for kind, n in v.items())} |" for k, v in info["data"].items()]
+    for name, r in body["fit"].items():
+        th = r["threshold"]
+        lines += ["", f"## Variant `{name}`", "",
+                  f"Fitted on {r['fit_questions']} questions ({r['ranked_questions']} ranked), calibrated on "
+                  f"{r['calibrate_questions']}: threshold {th['value']:.4f}, calibration coverage {th['coverage']:.3f}, "
+                  f"wrong among answered {th['risk']:.3f} (95% upper bound {th['risk_upper']:.3f}).", "",
+                  "| scorer (calibration split) | top-1 | 95% CI | fit s |", "|---|---:|---|---:|"]
+        for k, v in {**r.get("candidates", {}), **r.get("ablations", {})}.items():
+            lines.append(f"| {k} | {v['top1']} | {v['ci95']} | {v.get('fit_s', '')} |")
+        lines += ["", "| sentence feature | weight (standardised) |", "|---|---:|"]
+        lines += [f"| {k} | {w:+.3f} |" for k, w in sorted(r["scorer_weights"].items(), key=lambda kv: -abs(kv[1]))]
+        lines += ["", "| question feature | weight (standardised) |", "|---|---:|"]
+        lines += [f"| {k} | {w:+.3f} |" for k, w in sorted(r["abstainer_weights"].items(), key=lambda kv: -abs(kv[1]))]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,98 @@
+"""The answerer's selection rules on a real (tiny) index: what is quoted stands on its own."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qa.answer import AnswerParams, Scored, analyse, compose, select
+from qa.answer_model import LinearModel, Variant
+from qa.build import build_index
+from qa.calibration import Calibration
+from qa.features import QUESTION_FEATURES, SENTENCE_FEATURES, FeatureIndex
+from qa.store import load_index
+
+TEXT = """Anaphylaxis in adults
+
+Give adrenaline 0.5 mg IM into the outer thigh. It is repeated after 5 minutes if there is no response.
+
+Signs of anaphylaxis can include:
+
+- wheeze
+- stridor
+- hypotension
+
+Observe for at least 6 hours after recovery.
+"""
+
+
+@pytest.fixture(scope="module")
+def fx(tmp_path_factory):
+    from conftest import FakeEmbedder
+
+    root = tmp_path_factory.mktemp("ans")
+    (root / "c").mkdir()
+    (root / "c" / "anaphylaxis.txt").write_text(TEXT)
+    build_index(root / "c", root / "idx", FakeEmbedder())
+    return FeatureIndex(load_index(root / "idx"))
+
+
+def _row(fx, starts: str) -> int:
+    d = fx.data
+    return next(i for i in range(len(d.sentences)) if d.sentence_text(i).startswith(starts))
+
+
+def _variant(feature: str, weight: float = 5.0) -> Variant:
+    w = tuple(weight if f == feature else 0.0 for f in SENTENCE_FEATURES)
+    n, m = len(SENTENCE_FEATURES), len(QUESTION_FEATURES)
+    return Variant(LinearModel(SENTENCE_FEATURES, (0.0,) * n, (1.0,) * n, w),
+                   LinearModel(QUESTION_FEATURES, (0.0,) * m, (1.0,) * m, (1.0,) + (0.0,) * (m - 1)), Calibration())
+
+
+def test_a_heading_like_line_is_never_a_candidate_even_if_the_model_loves_it(fx):
+    hits = _hits(fx)
+    an = analyse(fx, _variant("heading_like", 100.0), "anaphylaxis adults", "anaphylaxis adults", None, hits,
+                 AnswerParams())
+    texts = [fx.data.sentence_text(s.sentence) for s in an.scored]
+    assert texts and "Anaphylaxis in adults" not in [t.strip() for t in texts]
+
+
+def test_an_anaphoric_sentence_comes_with_the_one_before_it(fx):
+    row = _row(fx, "It is repeated")
+    chosen = select(fx.data, fx, [Scored(row, 1.0, 1)], 3, AnswerParams())
+    assert [fx.data.sentence_text(c.sentence)[:12] for c in chosen] == ["Give adrenal", "It is repeat"]
+
+
+def test_a_lead_in_comes_with_its_items(fx):
+    row = _row(fx, "Signs of anaphylaxis")
+    chosen = select(fx.data, fx, [Scored(row, 1.0, 1)], 1, AnswerParams())
+    assert [fx.data.sentence_text(c.sentence).strip() for c in chosen] == [
+        "Signs of anaphylaxis can include:", "wheeze", "stridor", "hypotension"]
+
+
+def test_further_sentences_join_only_within_the_margin(fx):
+    a, b = _row(fx, "Give adrenaline"), _row(fx, "Observe for")
+    p = AnswerParams(keep_margin=1.0)
+    assert len(select(fx.data, fx, [Scored(a, 3.0, 1), Scored(b, 2.5, 1)], 3, p)) == 2
+    assert len(select(fx.data, fx, [Scored(a, 3.0, 1), Scored(b, 1.5, 1)], 3, p)) == 1
+
+
+def test_citations_stay_verbatim_while_the_answer_shows_whitespace_normalised(fx):
+    from qa.answer import citation
+
+    row = _row(fx, "Give adrenaline")
+    c = citation(fx.data, 1, Scored(row, 1.0, 1))
+    doc = fx.data.docs[int(fx.data.sentences[row][0])]
+    assert doc.text[c.start:c.end] == c.text
+    assert compose([c]) == " ".join(c.text.split()) + " [1]"
+
+
+def _hits(fx):
+    from qa.types import Hit
+
+    return [Hit(chunk=i, score=1.0 / (i + 1), bm25_rank=i + 1, dense_rank=None) for i in range(len(fx.data.chunks))]
+
+
+def test_the_title_line_is_a_stored_unit_so_the_heading_rule_is_what_keeps_it_out(fx):
+    row = _row(fx, "Anaphylaxis in adults")
+    assert fx.unit(row).is_heading

@@ -40,13 +40,15 @@ print(json.dumps(out))
 
 
 def cpu() -> str:
+    """Model name, core count and the vector extensions that change our speed (AMX, AVX-512)."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        info = Path("/proc/cpuinfo").read_text()
     except OSError:
-        pass
-    return platform.processor() or "unknown"
+        return platform.processor() or "unknown"
+    name = next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("model name")), "unknown")
+    flags = next((l.split(":", 1)[1].split() for l in info.splitlines() if l.startswith("flags")), [])
+    ext = [f for f in ("amx_bf16", "avx512_bf16", "avx512f", "avx2") if f in flags]
+    return f"{name}, {os.cpu_count()} cores, {' '.join(ext) or 'no AVX2'}"
 
 
 def pct(values: list[float], p: float) -> float:

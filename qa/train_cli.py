@@ -26,7 +26,9 @@ def train_command(
     alpha: Annotated[float, typer.Option(min=0.01, max=0.5, help="Most wrong answers among answered, as a 95% upper bound on the calibration split.")] = 0.10,
     seed: Annotated[int, typer.Option(help="Seed of the perturbed question copies.")] = 0,
     perturbed: Annotated[bool, typer.Option(help="Also train on perturbed copies (shorthand, typos, British spelling).")] = True,
-    limit: Annotated[Optional[int], typer.Option(min=5, help="Smoke run: first N questions of each source.")] = None,
+    limit: Annotated[Optional[int], typer.Option(min=5, help="Smoke run: first N questions of each source (the indexes are still of whole corpora).")] = None,
+    cache_dir: Annotated[Optional[Path], typer.Option(help="Suite index cache (default eval/cache, shared with qa eval).")] = None,
+    only: Annotated[Optional[str], typer.Option(help="Comma-separated subset of sources: medquad, covid-qa, seeds, medquad-cancergov (smoke runs).")] = None,
     model: Annotated[str, typer.Option(envvar="QA_MODEL", help="Embedding model.")] = "all-MiniLM-L6-v2",
 ) -> None:
     """Fit the answerer on real gold questions and write the model file and a report.
@@ -39,13 +41,16 @@ def train_command(
     from qa.embed import EmbedderError, load_embedder
     from qa.eval import report as R
     from qa.eval.suites import SuiteError
-    from qa.train.run import TrainSettings, train
+    from qa.train.run import ROLES, TrainSettings, train
 
-    for p in (shared / "covid-qa", shared / "medquad", shared / "medquad-cancergov", seeds):
-        if not p.exists():
+    sources = tuple(x.strip() for x in only.split(",") if x.strip()) if only else tuple(ROLES)
+    for name in sources:
+        p = seeds if name == "seeds" else shared / name
+        if name in ROLES and not p.exists():
             fail(f"{p} not found: qa train needs the suites in ../shared/data (see docs/data-card.md), or --shared")
     try:
-        settings = TrainSettings(shared, seeds, seed=seed, alpha=alpha, perturbed=perturbed, limit=limit)
+        settings = TrainSettings(shared, seeds, seed=seed, alpha=alpha, perturbed=perturbed, limit=limit,
+                                 sources=sources, cache_dir=cache_dir)
         embedder = load_embedder(model)
     except (ValueError, EmbedderError) as e:
         fail(str(e))

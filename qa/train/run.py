@@ -46,10 +46,16 @@ class TrainSettings:
     limit: int | None = None  # smoke runs: first N questions of each source
     l2: float = 1e-3
     compare_trees: bool = True  # also measure gradient-boosted trees (report only; ~1 min)
+    sources: tuple[str, ...] = tuple(ROLES)  # a subset for smoke runs (seeds alone needs no ../shared)
+    cache_dir: Path | None = None  # suite indexes (default eval/cache, shared with qa eval)
 
     def __post_init__(self):
         if not 0 < self.alpha < 1 or not 0 < self.calibrate_share < 1 or not 0 <= self.construct_share <= 1:
             raise ValueError("alpha and calibrate_share must be in (0, 1), construct_share in [0, 1]")
+        unknown = set(self.sources) - set(ROLES)
+        if unknown or not self.sources:
+            raise ValueError(f"unknown training source(s) {', '.join(sorted(unknown)) or '(none given)'}; "
+                             f"choose from {', '.join(ROLES)}")
 
 
 def fold_of(qid: str, k: int = 3) -> int:
@@ -116,7 +122,10 @@ def fit_variant(name: str, items: list[Item], s: TrainSettings) -> tuple[Variant
     abstainer = Fit.fit_logistic(qf, ok, QUESTION_FEATURES, _source_weights(fit_items), s.l2)
     cqf, cok = _question_rows(cal_items, lambda it: scorer)
     z = abstainer.logits(cqf)
-    a, b = Fit.platt(z, cok)
+    try:
+        a, b = Fit.platt(z, cok)
+    except ValueError:  # a calibration split with one outcome only (a smoke run): no curve to fit
+        a, b = 1.0, 0.0
     th = Fit.risk_threshold(z, cok, s.alpha)
     cal = Calibration(threshold=round(th.value, 4), a=round(a, 4), b=round(b, 4),
                       rule=(f"abstain below the lowest logit whose one-sided 95% Clopper-Pearson bound on wrong among "
@@ -141,13 +150,17 @@ def top1(items: list[Item], score: Callable[[np.ndarray], np.ndarray]) -> float:
 
 
 def _sources(s: TrainSettings):
+    """(name, suite, docs or None, cache note) for each source in ``s.sources``, read lazily."""
     from qa.eval.suites import load_suite
 
-    suite, docs, note = medquad_training_docs(s.shared)
-    yield "medquad", suite, docs, note
-    yield "covid-qa", load_suite(s.shared / "covid-qa", "train", None), None, ""
-    yield "seeds", load_suite(s.seeds, "dev", None), None, ""
-    yield "medquad-cancergov", load_suite(s.shared / "medquad-cancergov", "dev", None), None, ""
+    for name in s.sources:
+        if name == "medquad":
+            suite, docs, note = medquad_training_docs(s.shared)
+            yield name, suite, docs, note
+        elif name == "seeds":
+            yield name, load_suite(s.seeds, "dev", None), None, ""
+        else:
+            yield name, load_suite(s.shared / name, "train" if name == "covid-qa" else "dev", None), None, ""
 
 
 def collect_all(s: TrainSettings, embedder, progress: Callable[[str, int, int], None] | None = None,
@@ -163,7 +176,7 @@ def collect_all(s: TrainSettings, embedder, progress: Callable[[str, int, int], 
             suite = suite.limit(s.limit)
         t = time.perf_counter()
         index_dir, reused = cached_index(suite.corpus, embedder, name="medquad-train" if name == "medquad" else suite.name,
-                                         docs=docs, docs_note=note, corpus_sha=suite.corpus_sha,
+                                         docs=docs, docs_note=note, corpus_sha=suite.corpus_sha, cache_dir=s.cache_dir,
                                          progress=(lambda st, d, n: progress(f"index {name}", d, n)) if progress else None)
         engine = Engine.load(index_dir, embedder, model=UNFITTED, abstain=False)
         log(f"{name}: index {'reused' if reused else 'built'} ({time.perf_counter() - t:.0f} s), "
@@ -202,7 +215,7 @@ def train(s: TrainSettings, embedder, progress=None, log=lambda m: None) -> tupl
             f"risk {reports[name]['threshold']['risk']:.3f})")
     info = {
         "trained": time.strftime("%Y-%m-%d"),
-        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in s.__dict__.items() if k not in ("shared", "seeds")},
+        "settings": {k: v for k, v in s.__dict__.items() if k not in ("shared", "seeds", "cache_dir")},
         "data": data_card(items["hybrid"]),
         "fit": {k: {kk: vv for kk, vv in r.items() if kk in ("fit_questions", "calibrate_questions", "threshold",
                                                           "calibrate_top1")} for k, r in reports.items()},

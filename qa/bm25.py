@@ -106,7 +106,10 @@ class BM25Index:
         import bm25s
 
         model = bm25s.BM25(k1=params.k1, b=params.b, method=params.method, backend=_backend())
-        model.index(token_lists, show_progress=False)
+        # our own vocabulary, numbered in sorted order: bm25s numbers terms in set order, which
+        # follows the process's string hashing, so two builds of one corpus differed byte for byte
+        vocab = {t: i for i, t in enumerate(sorted({t for toks in token_lists for t in toks}))}
+        model.index(([[vocab[t] for t in toks] for toks in token_lists], vocab), show_progress=False)
         return cls(model, params, len(token_lists))
 
     def save(self, folder: Path) -> None:

@@ -133,3 +133,34 @@ def test_no_pickle_in_the_package():
         text = path.read_text()
         assert not re.search(r"^\s*(import|from)\s+(c?pickle|joblib|dill)\b", text, re.M), path
         assert "allow_pickle=True" not in text, path
+
+
+_BUILD = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[3])
+from conftest import FakeEmbedder
+from qa.build import build_index
+print(build_index(Path(sys.argv[1]), Path(sys.argv[2]), FakeEmbedder(), reuse=False).index_id)
+"""
+
+
+def test_builds_in_two_processes_are_byte_identical(tmp_path, corpus_copy):
+    """String hashing differs per process (PYTHONHASHSEED): nothing written may depend on it."""
+    import os
+    import subprocess
+    import sys
+
+    ids, outs = [], []
+    for seed in ("1", "2"):
+        out = tmp_path / f"idx{seed}"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        r = subprocess.run([sys.executable, "-c", _BUILD, str(corpus_copy), str(out), str(Path(__file__).parent)],
+                           env=env, capture_output=True, text=True, check=True)
+        ids.append(r.stdout.strip().splitlines()[-1])
+        outs.append(out.resolve())
+    assert ids[0] == ids[1]
+    files = sorted(p.relative_to(outs[0]) for p in outs[0].rglob("*") if p.is_file())
+    assert files and files == sorted(p.relative_to(outs[1]) for p in outs[1].rglob("*") if p.is_file())
+    for f in files:
+        assert (outs[0] / f).read_bytes() == (outs[1] / f).read_bytes(), f

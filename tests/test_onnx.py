@@ -22,3 +22,14 @@ def test_onnx_vectors_match_torch(real_embedder, tmp_path, monkeypatch):
     cos = np.sum(onnx.embed(texts) * real_embedder.embed(texts), axis=1)
     assert cos.min() >= 0.98, cos.min()
     assert onnx.dim == real_embedder.dim and onnx.name == real_embedder.name
+
+
+def test_the_export_cache_key_covers_every_byte_of_the_weights(tmp_path):
+    """Two checkpoints that share their first MiB (a fine-tune of the same base) get two exports."""
+    from qa.onnx_embed import _weights_hash
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    for d, last in ((a, b"\x00"), (b, b"\x01")):
+        d.mkdir()
+        (d / "model.safetensors").write_bytes(b"\x07" * (3 << 20) + last)
+    assert _weights_hash(a) != _weights_hash(b)

@@ -152,7 +152,8 @@ def create_app(settings: Settings | None = None, engine=None,
     widget_js, demo_html, demo_css = _static("widget.js"), _static("demo.html"), _static("demo.css")
     from qa.calibration import load_calibration
 
-    engine_kw = {"embed_budget_ms": settings.embed_budget_ms or None, "calibration": load_calibration()}
+    engine_kw = {"embed_budget_ms": settings.embed_budget_ms or None, "calibration": load_calibration(),
+                 "embed_workers": settings.max_concurrency}
     # which engines requests are using: an engine swapped out by a reload is closed by its last user
     users: dict[int, int] = {}
     retired: dict[int, Any] = {}
@@ -279,6 +280,7 @@ def create_app(settings: Settings | None = None, engine=None,
         openapi_url="/openapi.json" if settings.docs else None,
     )
     app.state.settings = settings
+    app.state.engine_kw = engine_kw  # what every engine (first load, reloads) is built with
     app.state.qa = state
     app.state.reload_index = reload_index  # (trigger, request_id) -> result dict; raises ApiError
     app.state.reload_in_background = reload_from_signal  # for `qa serve`'s SIGHUP handler

@@ -69,7 +69,7 @@ class Engine:
     def __init__(self, data: IndexData, embedder: Embedder, calibration: Calibration | None = None,
                  retrieval: RetrievalParams = RetrievalParams(), answer: ans.AnswerParams = ans.AnswerParams(),
                  mode: str = DEFAULT_MODE, embed_budget_ms: float | None = None,
-                 model: AnswerModel | None = None, abstain: bool = True):
+                 model: AnswerModel | None = None, abstain: bool = True, embed_workers: int = 4):
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
         self.data, self.embedder = data, embedder
@@ -85,8 +85,13 @@ class Engine:
         self.retrieval, self.answer_params, self.mode = retrieval, answer, mode
         if embed_budget_ms is not None and embed_budget_ms <= 0:
             raise ValueError("embed_budget_ms must be > 0")
+        if embed_workers < 1:
+            raise ValueError("embed_workers must be >= 1")
         self.embed_budget_ms = embed_budget_ms
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qa-embed") if embed_budget_ms else None
+        # one worker per question the service admits at once (QA_MAX_CONCURRENCY): an admitted
+        # question never waits for a worker unless an abandoned encoding still holds one
+        self._pool = (ThreadPoolExecutor(max_workers=embed_workers, thread_name_prefix="qa-embed")
+                      if embed_budget_ms else None)
         self.doc_rows = {d.doc_id: i for i, d in enumerate(data.docs)}
         self._chunk_doc = np.array([c.doc for c in data.chunks], dtype=np.int64)
         try:
@@ -183,7 +188,12 @@ class Engine:
         """The question's vector; raises TimeoutError past ``embed_budget_ms`` (the answer then degrades)."""
         if self._pool is None:
             return self.embedder.embed_query(question)
-        return self._pool.submit(self.embedder.embed_query, question).result(timeout=self.embed_budget_ms / 1000)
+        job = self._pool.submit(self.embedder.embed_query, question)
+        try:
+            return job.result(timeout=self.embed_budget_ms / 1000)
+        except TimeoutError:
+            job.cancel()  # still queued: never run it (its question has already degraded); running: it finishes
+            raise
 
     # -- answering ---------------------------------------------------------------------------
 

@@ -74,6 +74,42 @@ def test_degraded_mode_when_the_embedder_is_too_slow(fake_engine):
     assert not fast.ask("intrathecal methotrexate dose by age").degraded
 
 
+def test_encodings_abandoned_at_the_budget_never_run_later(fake_engine):
+    """A backlog must not turn into work nobody waits for (and degraded answers for everyone after)."""
+    import threading
+    import time
+
+    calls = []
+
+    class Slow(FakeEmbedder):
+        def embed_batch(self, texts):
+            calls.append(texts)
+            time.sleep(0.4)
+            return super().embed_batch(texts)
+
+    engine = Engine(fake_engine.data, Slow(), embed_budget_ms=50, embed_workers=1)
+    answers = []
+    threads = [threading.Thread(target=lambda: answers.append(engine.ask("intrathecal methotrexate dose")))
+               for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    time.sleep(0.6)  # long enough for queued encodings to have run, had they been left queued
+    assert len(answers) == 5 and all(a.degraded for a in answers)
+    assert len(calls) == 1  # only the encoding that had started; the four queued behind it were dropped
+    engine.close()
+
+
+def test_the_embedding_pool_has_one_worker_per_admitted_question(fake_engine):
+    from qa.api import create_app
+    from qa.settings import Settings
+
+    assert Engine(fake_engine.data, FakeEmbedder(), embed_budget_ms=50, embed_workers=7)._pool._max_workers == 7
+    app = create_app(Settings(max_concurrency=3), engine=fake_engine)
+    assert app.state.engine_kw["embed_workers"] == 3
+
+
 @pytest.mark.slow
 def test_concurrent_answers_equal_sequential(engine):
     threads, per = 32, int(os.environ.get("QA_STRESS_QUESTIONS", "8"))

@@ -38,3 +38,27 @@ def test_ivf_filters_are_exact_and_roundtrip(tmp_path):
     again = VectorIndex.load(tmp_path / "ivf.faiss")
     assert again.kind == "ivf" and again.search(v[42], 5)[0].tolist() == ix.search(v[42], 5)[0].tolist()
     np.testing.assert_allclose(again.reconstruct_all(), v, atol=1e-6)
+
+
+def test_a_search_leaves_the_callers_openmp_threads_as_they_were():
+    import faiss
+
+    ix = VectorIndex.build(unit(500, 16, seed=2), "flat")
+    before = faiss.omp_get_max_threads()
+    try:
+        faiss.omp_set_num_threads(2)
+        ix.search(unit(1, 16, seed=3)[0], 5)
+        ix.search(unit(1, 16, seed=3)[0], 5, allowed=np.arange(10))
+        assert faiss.omp_get_max_threads() == 2
+    finally:
+        faiss.omp_set_num_threads(before)
+
+
+def test_a_broad_ivf_filter_scores_in_place_and_stays_exact():
+    v = unit(8000, 16, seed=4)
+    ix = VectorIndex.build(v, "ivf")
+    ix.index.reconstruct_batch = lambda *a: (_ for _ in ()).throw(AssertionError("copied the allowed vectors"))
+    allowed = np.arange(0, 8000, 2)
+    rows, scores = ix.search(v[10], 10, allowed=allowed)
+    exact = allowed[np.argsort(-(v[allowed] @ v[10]), kind="stable")][:10]
+    assert rows.tolist() == exact.tolist() and np.all(np.diff(scores) <= 1e-6)

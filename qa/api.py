@@ -36,7 +36,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from qa.engine import MODES, QuestionError, RetrievalError  # RetrievalError: neither leg could search
+from qa.engine import MODE_ALIASES, MODES, QuestionError, RetrievalError  # RetrievalError: neither leg could search
 from qa.settings import Settings
 from qa.types import Citation, Filters, Passage, section_label
 from qa.guards import (
@@ -63,7 +63,8 @@ class AskRequest(BaseModel):
     top_k: int = Field(5, ge=1, le=50, description="Passages to return.")
     max_sentences: int = Field(3, ge=1, le=10, description="Most sentences in the answer.")
     filters: AskFilters | None = None
-    mode: Literal[MODES] | None = Field(None, description="Retrieval mode; the server's default when omitted.")  # type: ignore[valid-type]
+    mode: Literal[MODES + tuple(MODE_ALIASES)] | None = Field(  # type: ignore[valid-type]
+        None, description="Retrieval mode (hybrid-rrf = hybrid, as on the command line); the server's default when omitted.")
 
 
 class AnswerOut(BaseModel):

@@ -27,6 +27,8 @@ from qa.store import IndexData, load_index
 from qa.types import section_label, Answer, Document, Filters, Hit, Passage
 
 MODES = ("hybrid", "hybrid-weighted", "bm25", "dense")
+# the one place modes have other names (CLI, API and eval all resolve through resolve_mode)
+MODE_ALIASES = {"hybrid-rrf": "hybrid", "rrf": "hybrid", "weighted": "hybrid-weighted"}
 # hybrid-weighted is the default: on SciFact it beat RRF (nDCG@10 0.731 vs 0.714 on test; RRF's best
 # train-tuned setting reached 0.720) and it was also better on covid-qa (eval/reports/, docs/eval.md)
 DEFAULT_MODE = "hybrid-weighted"
@@ -52,6 +54,19 @@ class RetrievalParams:
             raise ValueError("retrieval needs depth >= 1, rrf_k >= 1 and 0 <= alpha <= 1")
 
 
+def resolve_mode(mode: str) -> str:
+    """A mode's canonical name; QuestionError (a ValueError) for one qa does not know.
+
+    >>> resolve_mode("hybrid-rrf"), resolve_mode("bm25")
+    ('hybrid', 'bm25')
+    """
+    m = MODE_ALIASES.get(str(mode).strip(), str(mode).strip())
+    if m not in MODES:
+        raise QuestionError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)} "
+                            f"(aliases: {', '.join(f'{a} = {b}' for a, b in MODE_ALIASES.items())})")
+    return m
+
+
 def prepare_question(question: str) -> tuple[str, str]:
     """(what was typed, whitespace-folded and cut to MAX_QUESTION_CHARS; the expanded question)."""
     q = " ".join(str(question).split())[:MAX_QUESTION_CHARS]
@@ -70,8 +85,7 @@ class Engine:
                  retrieval: RetrievalParams = RetrievalParams(), answer: ans.AnswerParams = ans.AnswerParams(),
                  mode: str = DEFAULT_MODE, embed_budget_ms: float | None = None,
                  model: AnswerModel | None = None, abstain: bool = True, embed_workers: int = 4):
-        if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+        mode = resolve_mode(mode)
         self.data, self.embedder = data, embedder
         self.model = model if model is not None else load_model()
         self.calibrations = {k: v.calibration for k, v in self.model.variants.items()}
@@ -203,9 +217,7 @@ class Engine:
 
     def ask(self, question: str, top_k: int = 5, max_sentences: int = 3, filters: Filters | None = None,
             mode: str | None = None, q_vec: np.ndarray | None = None) -> Answer:
-        mode = {"hybrid-rrf": "hybrid"}.get(mode, mode) if mode else self.mode
-        if mode not in MODES:
-            raise QuestionError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+        mode = resolve_mode(mode) if mode else self.mode
         typed, q = prepare_question(question)
         t0 = time.perf_counter()
         timings: dict[str, float] = {"embed": 0.0}

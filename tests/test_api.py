@@ -90,6 +90,14 @@ def test_ask_filters_and_mode(client):
     assert d["mode"] == "bm25" and d["passages"] and all(p["doc_id"] == "infantile-all" for p in d["passages"])
 
 
+@pytest.mark.parametrize("alias,mode", [("hybrid-rrf", "hybrid"), ("rrf", "hybrid"), ("weighted", "hybrid-weighted")])
+def test_the_api_accepts_the_mode_aliases_the_cli_does(client, alias, mode):
+    """One alias table (qa.engine.MODE_ALIASES) for qa ask, qa eval --modes and POST /v1/ask."""
+    r = client.post("/v1/ask", json={"question": "treatment", "mode": alias})
+    assert r.status_code == 200, r.text
+    assert r.json()["mode"] == mode
+
+
 @pytest.mark.parametrize("body,content_type", [
     (b'{"question": ', "application/json"),                       # malformed JSON
     (b'["a list"]', "application/json"),                            # not an object

@@ -23,13 +23,12 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from qa.calibration import Calibration
-from qa.engine import MODES, Engine, RetrievalParams
+from qa.engine import Engine, RetrievalParams, resolve_mode
 from qa.answer import AnswerParams
 from qa.normalize import expand_question
 from qa.eval import metrics as M
 from qa.eval.suites import Query, Suite
 
-MODE_ALIASES = {"hybrid-rrf": "hybrid", "rrf": "hybrid", "weighted": "hybrid-weighted"}
 STAGES = ("embed", "bm25", "dense", "fuse", "answer", "total")
 
 
@@ -45,9 +44,7 @@ def parse_modes(text: str) -> list[str]:
     for m in (x.strip() for x in text.split(",")):
         if not m:
             continue
-        m = MODE_ALIASES.get(m, m)
-        if m not in MODES:
-            raise ValueError(f"unknown mode {m!r}; choose from {', '.join(MODES)} (hybrid-rrf = hybrid)")
+        m = resolve_mode(m)
         if m not in out:
             out.append(m)
     if not out:

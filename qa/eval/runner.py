@@ -23,9 +23,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from qa.calibration import Calibration
-from qa.engine import Engine, RetrievalParams, resolve_mode
+from qa.engine import Engine, RetrievalParams, prepare_question, resolve_mode
 from qa.answer import AnswerParams
-from qa.normalize import expand_question
 from qa.eval import metrics as M
 from qa.eval.suites import Query, Suite
 
@@ -162,7 +161,7 @@ def run_questions(engine: Engine, suite: Suite, settings: EvalSettings,
     engine.encode("warm up")  # first calls are slow (lazy loading, caches); keep them out of the timings
     for mode in modes:
         engine.ask("warm up question", top_k=settings.top_k, mode=mode)
-    expanded = [expand_question(" ".join(q.text.split())[:2000]) for q in suite.queries]
+    expanded = [prepare_question(q.text)[1] for q in suite.queries]  # exactly what ask embeds
     n_single = min(len(expanded), max(0, settings.latency_sample))
     batched = engine.embedder.embed_queries(expanded[n_single:]) if need_vec and len(expanded) > n_single else None
     for i, q in enumerate(suite.queries):

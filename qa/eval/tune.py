@@ -21,13 +21,13 @@ from qa.bm25 import tokenize
 from qa.eval import metrics as M
 from qa.eval.runner import EvalSettings, load_engine
 from qa.eval.suites import load_suite
-from qa.normalize import expand_question
+from qa.engine import prepare_question
 
 
 def legs(engine, suite, depth: int):
     out = {}
     for q in suite.queries:
-        qx = expand_question(" ".join(q.text.split())[:2000])
+        qx = prepare_question(q.text)[1]
         b_rows, b_scores = engine.data.bm25.search(tokenize(qx), depth)
         d_rows, d_scores = engine.data.vectors.search(engine.encode(qx), depth, None)
         out[q.qid] = (b_rows.tolist(), b_scores.tolist(), d_rows.tolist(), d_scores.tolist())

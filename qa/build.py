@@ -113,10 +113,10 @@ def _split(docs: list[Document], params: ChunkParams):
 class _Reuse:
     """Vectors of a previous index, by content key."""
 
-    def __init__(self, previous: IndexData | None, model: str):
+    def __init__(self, previous: IndexData | None, vector_id: str):
         self.table: dict[bytes, np.ndarray] = {}
-        if previous is None or previous.manifest.get("model") != model:
-            return
+        if previous is None or previous.manifest.get("vector_id") != vector_id:
+            return  # keys hash the vector id too: this only skips reading vectors that cannot match
         chunk_vecs = previous.vectors.reconstruct_all()
         for keys, vecs in ((previous.chunk_keys, chunk_vecs), (previous.sentence_keys, previous.sentence_vectors)):
             for k, v in zip(keys, vecs):
@@ -181,12 +181,12 @@ def build_index(corpus: Path, out: Path, embedder: Embedder, chunk_params: Chunk
         raise CorpusError(f"nothing to index in {corpus}: the documents hold no sentences")
     lap("chunk")
     chunk_texts = [chunk_embed_text(docs[c.doc], c, docs[c.doc].text[c.start:c.end]) for c in chunks]
-    chunk_keys = [_key(embedder.name, x) for x in chunk_texts]
-    sent_keys = [_key(embedder.name, x) for x in sent_texts]
+    chunk_keys = [_key(embedder.vector_id, x) for x in chunk_texts]
+    sent_keys = [_key(embedder.vector_id, x) for x in sent_texts]
     lap("split")
 
     previous = _previous(Path(out)) if reuse else None
-    reuse_table = _Reuse(previous, embedder.name)
+    reuse_table = _Reuse(previous, embedder.vector_id)
     del previous
     if not sentence_vectors:
         sent_texts = []
@@ -214,7 +214,9 @@ def build_index(corpus: Path, out: Path, embedder: Embedder, chunk_params: Chunk
     manifest = {
         "model": embedder.name,
         "dim": embedder.dim,
-        "embed_precision": getattr(embedder, "precision", "fp32"),  # of the texts embedded now (not reused)
+        "embed_precision": embedder.precision,
+        "encoder": embedder.encoder,
+        "vector_id": embedder.vector_id,  # every vector's key includes it: reused only by the same encoder
         "chunking": asdict(chunk_params),
         "bm25": asdict(bm25_params),
         "vector_index": vectors.kind,

@@ -42,6 +42,14 @@ class Embedder:
     name: str = ""
     dim: int = 0
     batch_size: int = 64
+    encoder: str = "torch"  # what runs the model: vectors of one model differ slightly by encoder
+    precision: str = "fp32"  # of index-time vectors (subclasses may decide at start, e.g. bf16)
+
+    @property
+    def vector_id(self) -> str:
+        """What index vectors are keyed by: model, encoder and precision (an int8 ONNX vector is not a
+        torch fp32 one, even of the same model, so neither may be reused for the other)."""
+        return f"{self.name}|{self.encoder}|{self.precision}"
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         raise NotImplementedError

@@ -66,6 +66,7 @@ def export_int8(model: str, target: Path) -> Path:
 
 class OnnxEmbedder(Embedder):
     precision = "int8"
+    encoder = "onnx"
     def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 64, threads: int = 1):
         try:
             import onnxruntime as ort

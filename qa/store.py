@@ -35,7 +35,7 @@ from qa.bm25 import BM25Index, BM25Params
 from qa.types import Chunk, Document, Section
 from qa.vectors import VectorIndex
 
-FORMAT_VERSION = 3  # 3: list items are embedded after their lead-in sentence
+FORMAT_VERSION = 4  # 3: list items are embedded after their lead-in sentence; 4: keys include encoder and precision
 MANIFEST = "manifest.json"
 
 

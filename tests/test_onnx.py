@@ -21,7 +21,9 @@ def test_onnx_vectors_match_torch(real_embedder, tmp_path, monkeypatch):
     texts = [doc.text[u.start:u.end] for u in units(doc)][:40] + ["FLT3-ITD AML: what to add to 7+3?"]
     cos = np.sum(onnx.embed(texts) * real_embedder.embed(texts), axis=1)
     assert cos.min() >= 0.98, cos.min()
+    # one model (an index built by either answers questions from either), but never each other's vectors
     assert onnx.dim == real_embedder.dim and onnx.name == real_embedder.name
+    assert onnx.vector_id != real_embedder.vector_id and onnx.vector_id.endswith("|onnx|int8")
 
 
 def test_the_export_cache_key_covers_every_byte_of_the_weights(tmp_path):

@@ -164,3 +164,29 @@ def test_builds_in_two_processes_are_byte_identical(tmp_path, corpus_copy):
     assert files and files == sorted(p.relative_to(outs[1]) for p in outs[1].rglob("*") if p.is_file())
     for f in files:
         assert (outs[0] / f).read_bytes() == (outs[1] / f).read_bytes(), f
+
+
+def test_vectors_of_another_encoder_or_precision_are_never_reused(tmp_path, corpus_copy, fake_embedder):
+    """An int8 ONNX rebuild over a torch-built index re-embeds everything, and says so in the manifest."""
+
+    class Int8(FakeEmbedder):
+        encoder, precision = "onnx", "int8"
+
+    out = tmp_path / "idx"
+    first = build_index(corpus_copy, out, fake_embedder)
+    again = build_index(corpus_copy, out, Int8())
+    assert first.embedded > 0 and again.reused == 0 and again.embedded == first.embedded
+    m = load_index(out).manifest
+    assert m["vector_id"] == "fake-hash-64|onnx|int8" and m["encoder"] == "onnx" and m["embed_precision"] == "int8"
+    assert build_index(corpus_copy, out, Int8()).reused == first.embedded + first.copies  # same encoder: all reused
+
+
+def test_the_eval_cache_keys_on_the_encoder_too(tmp_path):
+    from qa.eval.cache import index_key
+
+    torch_key = index_key("sha", FakeEmbedder().vector_id)
+
+    class Int8(FakeEmbedder):
+        encoder, precision = "onnx", "int8"
+
+    assert index_key("sha", Int8().vector_id) != torch_key

@@ -1,6 +1,7 @@
 """Suite indexes, cached under ``eval/cache/`` by corpus hash, model and index settings.
 
-The key is a hash of the corpus file's sha256, the embedder name, the chunking and BM25
+The key is a hash of the corpus file's sha256, the embedder's vector id (model, encoder and
+precision: `QA_ENCODER=onnx qa eval` never reuses a torch-built cache), the chunking and BM25
 parameters and the index format version, so a second run on the same suite reuses the index,
 and any change to what the index would hold builds a fresh one next to it.
 """
@@ -42,11 +43,11 @@ def cached_index(corpus: Path, embedder, *, name: str = "suite", cache_dir: Path
     from qa.build import build_index
 
     corpus_sha = corpus_sha or sha256_file(Path(corpus))
-    key = index_key(corpus_sha, embedder.name, chunk_params, bm25_params, docs_note, sentence_vectors)
+    key = index_key(corpus_sha, embedder.vector_id, chunk_params, bm25_params, docs_note, sentence_vectors)
     out = Path(cache_dir or CACHE) / f"{name}-{key}"
     try:
         m = read_manifest(out)
-        if m.get("model") == embedder.name:
+        if m.get("vector_id") == embedder.vector_id:
             return out, True
     except IndexError_:
         pass

@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa.engine import MODE_ALIASES, MODES, QuestionError, RetrievalError  # RetrievalError: neither leg could search
+from qa.engines import EngineSlot
 from qa.settings import Settings
 from qa.types import Citation, Filters, Passage, section_label
 from qa.guards import (
@@ -134,63 +135,18 @@ def _static(name: str) -> bytes:
     return (STATIC / name).read_bytes()
 
 
-def close_engine(engine) -> None:
-    """Release what an engine holds beyond memory (its embedding worker threads)."""
-    close = getattr(engine, "close", None)
-    if callable(close):
-        close()
-        return
-    pool = getattr(engine, "_pool", None)
-    if pool is not None:
-        pool.shutdown(wait=False)
-
-
 def create_app(settings: Settings | None = None, engine=None,
                on_load_error: Callable[[Exception], None] | None = None) -> FastAPI:
     settings = settings or Settings()
-    state: dict[str, Any] = {"engine": engine, "load_error": None}
+    state: dict[str, Any] = {"load_error": None}
     slots: dict[str, anyio.Semaphore] = {}
     widget_js, demo_html, demo_css = _static("widget.js"), _static("demo.html"), _static("demo.css")
     from qa.calibration import load_calibration
 
     engine_kw = {"embed_budget_ms": settings.embed_budget_ms or None, "calibration": load_calibration(),
                  "embed_workers": settings.max_concurrency}
-    # which engines requests are using: an engine swapped out by a reload is closed by its last user
-    users: dict[int, int] = {}
-    retired: dict[int, Any] = {}
-    engine_lock = threading.Lock()
+    slot = EngineSlot(engine)  # which engine answers; one swapped out by a reload is closed by its last user
     reload_lock = threading.Lock()
-
-    @contextmanager
-    def using_engine():
-        """The engine to answer with, held for the whole request (a reload meanwhile does not change it)."""
-        with engine_lock:
-            eng = state["engine"]
-            if eng is not None:
-                users[id(eng)] = users.get(id(eng), 0) + 1
-        try:
-            yield eng
-        finally:
-            if eng is not None:
-                done = None
-                with engine_lock:
-                    users[id(eng)] -= 1
-                    if not users[id(eng)]:
-                        del users[id(eng)]
-                        done = retired.pop(id(eng), None)
-                if done is not None:
-                    close_engine(done)
-
-    def swap_engine(new) -> Any:
-        with engine_lock:
-            old, state["engine"] = state["engine"], new
-            if old is None or old is new:
-                return old
-            if users.get(id(old)):
-                retired[id(old)] = old  # closed when its last request ends
-                return old
-        close_engine(old)
-        return old
 
     def reload_index(trigger: str = "api", request_id: str = "") -> dict[str, Any]:
         """Load the index at ``settings.index`` and swap it in; ApiError when it cannot be (old one stays)."""
@@ -201,7 +157,7 @@ def create_app(settings: Settings | None = None, engine=None,
         if not reload_lock.acquire(blocking=False):
             raise ApiError(409, "reload_in_progress", "a reload is already running; try again when it has finished")
         try:
-            current = state["engine"]
+            current = slot.current
             if current is None:
                 raise ApiError(503, "not_ready", "the index is still loading; reload once it is ready",
                                {"retry-after": "5"})
@@ -230,7 +186,7 @@ def create_app(settings: Settings | None = None, engine=None,
                           extra={"fields": dict(fields, status="failed", error=repr(e))})
                 raise ApiError(500, "reload_failed", f"reload failed with an internal error (logged under this "
                                                      f"request id); still serving index {old_id}") from None
-            swap_engine(new)
+            slot.swap(new)
             out = {"status": "reloaded", "index_id": new.index_id, "previous_index_id": old_id,
                    "changed": new.index_id != old_id, "documents": len(new.data.docs),
                    "embedder_reused": reused, "load_s": round(time.perf_counter() - t, 3)}
@@ -257,20 +213,20 @@ def create_app(settings: Settings | None = None, engine=None,
         try:
             eng = Engine.load(settings.index, **engine_kw)
             eng.ask("warm up the model and the retrievers")  # first forward pass and JIT paths, before ready
-            swap_engine(eng)
+            slot.swap(eng)
         except Exception as e:  # noqa: BLE001  (IndexError_, EmbedderError, or anything unexpected)
             state["load_error"] = e
             log.error("could not load the index: %s", e)
             if on_load_error:
                 on_load_error(e)
             return
-        log.info("ready", extra={"fields": {"event": "ready", "index_id": state["engine"].index_id,
-                                            "documents": len(state["engine"].data.docs),
+        log.info("ready", extra={"fields": {"event": "ready", "index_id": slot.current.index_id,
+                                            "documents": len(slot.current.data.docs),
                                             "load_s": round(time.perf_counter() - t, 2)}})
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        if state["engine"] is None:
+        if slot.current is None:
             threading.Thread(target=load, name="qa-load-index", daemon=True).start()
         yield
 
@@ -283,11 +239,13 @@ def create_app(settings: Settings | None = None, engine=None,
     app.state.settings = settings
     app.state.engine_kw = engine_kw  # what every engine (first load, reloads) is built with
     app.state.qa = state
+    app.state.engines = slot
     app.state.reload_index = reload_index  # (trigger, request_id) -> result dict; raises ApiError
     app.state.reload_in_background = reload_from_signal  # for `qa serve`'s SIGHUP handler
 
-    def ready_engine():
-        eng = state["engine"]
+    def ready_engine(eng=None):
+        """``eng`` (the request's counted engine) or the current one; 503 while there is none."""
+        eng = eng if eng is not None else slot.current
         if eng is None:
             if state["load_error"] is not None:
                 raise ApiError(503, "not_ready", "the index could not be loaded; see the server log")
@@ -356,8 +314,8 @@ def create_app(settings: Settings | None = None, engine=None,
         filters = None
         if body.filters:
             filters = Filters(doc_ids=tuple(body.filters.doc_ids), sources=tuple(body.filters.sources))
-        with using_engine():
-            eng = ready_engine()  # this request's engine to the end, whatever a reload does meanwhile
+        with slot.use() as held:
+            eng = ready_engine(held)  # the engine counted for this request, to its end, whatever reloads do
             try:
                 answer = await in_slot(lambda: eng.ask(body.question, top_k=body.top_k,
                                                        max_sentences=body.max_sentences, filters=filters,
@@ -438,6 +396,6 @@ def create_app(settings: Settings | None = None, engine=None,
     app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst,
                        proxies=settings.proxy_networks())
     app.add_middleware(CORS, origins=settings.cors_origins, credentials=settings.cors_allow_credentials)
-    app.add_middleware(RequestContext, get_index_id=lambda: state["engine"].index_id if state["engine"] else None,
+    app.add_middleware(RequestContext, get_index_id=lambda: slot.current.index_id if slot.current else None,
                        log_questions=settings.log_questions)
     return app

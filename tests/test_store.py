@@ -75,12 +75,17 @@ def test_rebuild_reuses_vectors_and_reembeds_only_the_changed_document(built, co
     again = build_index(corpus_copy, out, fake_embedder)
     assert again.embedded == 0 and again.reused == first.embedded + first.copies
     assert again.index_id == first.index_id  # deterministic: same corpus, same index
+    def chunk_ids(doc_id: str) -> list[str]:
+        data = load_index(out)
+        return [c.chunk_id for c in data.chunks if data.docs[c.doc].doc_id == doc_id]
+
+    untouched_before, changed_before = chunk_ids("aleukemic-leukemia-treatment"), chunk_ids("infantile-all")
     doc = corpus_copy / "infantile-all.md"
     doc.write_text(doc.read_text().replace("Infantile ALL is rare,", "Infantile ALL is very rare,"))
     third = build_index(corpus_copy, out, fake_embedder)
     assert 0 < third.embedded < 10 and third.index_id != first.index_id
-    old = {c.chunk_id for c in load_index(out).chunks if c.doc == 0}
-    assert old  # the untouched document keeps its chunk ids
+    assert untouched_before and chunk_ids("aleukemic-leukemia-treatment") == untouched_before  # kept its ids
+    assert chunk_ids("infantile-all") != changed_before  # the edited chunk got a new id (ids hash the text)
     assert third.chunks == first.chunks
 
 

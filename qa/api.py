@@ -11,11 +11,10 @@ it loads ``settings.index`` in a background thread at start-up and `/v1/readyz` 
 
 Hot reload (`POST /v1/admin/reload` with the admin token, or SIGHUP to `qa serve`): the index at
 ``settings.index`` (a symlink that `qa index` swaps atomically) is loaded and verified in a worker
-thread, warmed up, then swapped in with one reference assignment. A request takes its engine once
-and keeps it to the end, so every response's ``index_id`` is the index its hits came from; an old
-engine is closed when its last request finishes. A failed reload (missing, corrupt or mismatched
-index) is reported and the old index keeps serving. The loaded embedder is reused when the new
-index names the same model.
+thread, warmed up, then swapped in (`qa.engines.EngineSlot`): a request keeps its engine to the
+end, so every response's ``index_id`` is the index its hits came from. A failed reload (missing,
+corrupt or mismatched index) is reported and the old index keeps serving. The loaded embedder is
+reused when the new index names the same model.
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal
 

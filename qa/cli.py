@@ -12,29 +12,8 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-app = typer.Typer(
-    help="qa: answers clinical questions with sentences quoted verbatim from indexed sources, each cited.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-err = Console(stderr=True)
-out = Console(highlight=False, soft_wrap=True)
-
-DEFAULT_INDEX = Path("index/default")
-
-
-def fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description:<8}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal)
+from qa.cli_common import DEFAULT_INDEX, _progress, app, err, fail, out  # noqa: F401  (tests use qa.cli.app)
 
 
 @app.command()

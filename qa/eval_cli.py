@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from qa.cli import _progress, app, err, fail, out
+from qa.cli_common import _progress, app, err, fail, out
 
 HEADLINE = ["ndcg@10", "recall@1", "recall@10", "recall@100", "mrr@10", "evidence_hit@5", "answer_hit@1",
             "citation_precision", "em", "f1", "abstain_accuracy", "auroc"]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.embed import DEFAULT_MODEL, Embedder, EmbedderError, mean_pooled, resolve_model_path
+from qa.embed_base import DEFAULT_MODEL, Embedder, EmbedderError, mean_pooled, resolve_model_path
 
 
 def _cache_dir() -> Path:

@@ -17,7 +17,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from qa.cli import app, fail
+from qa.cli_common import app, fail
 
 
 @app.command()

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from qa.cli import _progress, app, err, fail, out
+from qa.cli_common import _progress, app, err, fail, out
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.conftest import CORPUS, ROOT
+from conftest import CORPUS, ROOT
 
 
 def run(*args: str) -> str:

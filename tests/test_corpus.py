@@ -7,7 +7,7 @@ import json
 import pytest
 
 from qa.corpus import CorpusError, read_corpus
-from tests.conftest import CORPUS
+from conftest import CORPUS
 
 
 def test_bundled_corpus_front_matter_and_sections():
@@ -26,7 +26,7 @@ def test_seed_bodies_are_verbatim():
     """Every word of each seed's body survives (page furniture aside)."""
     import re
 
-    from tests.conftest import SHARED
+    from conftest import SHARED
 
     seeds = SHARED / "seeds"
     if not seeds.exists():

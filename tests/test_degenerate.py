@@ -7,7 +7,7 @@ import pytest
 from qa.build import build_index
 from qa.corpus import CorpusError
 from qa.store import load_index
-from tests.conftest import FakeEmbedder
+from conftest import FakeEmbedder
 
 
 def build(tmp_path, files: dict[str, bytes]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.conftest import FakeEmbedder
+from conftest import FakeEmbedder
 
 
 def test_embed_keeps_order_and_normalises():

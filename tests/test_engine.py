@@ -114,7 +114,7 @@ def test_same_question_same_answer(engine):
 
 @pytest.mark.slow
 def test_cli_index_and_ask_json(tmp_path):
-    from tests.conftest import CORPUS
+    from conftest import CORPUS
 
     idx = tmp_path / "idx"
     qa = [sys.executable, "-m", "qa.cli"]

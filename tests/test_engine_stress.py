@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from qa.build import build_index
 from qa.engine import Engine, QuestionError
-from tests.conftest import CORPUS, FakeEmbedder
+from conftest import CORPUS, FakeEmbedder
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 from qa.build import build_index
 from qa.calibration import Calibration
 from qa.engine import Engine
-from tests.conftest import CORPUS, FakeEmbedder
+from conftest import CORPUS, FakeEmbedder
 
 SITE = Calibration(threshold=-99.0, a=0.5, b=0.1, rule="a site's own", fitted_on="test")
 

@@ -7,7 +7,7 @@ import pytest
 
 from qa.corpus import read_corpus
 from qa.chunk import units
-from tests.conftest import CORPUS
+from conftest import CORPUS
 
 
 @pytest.mark.slow

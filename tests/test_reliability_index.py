@@ -18,11 +18,12 @@ import pytest
 
 from qa.build import build_index
 from qa.store import load_index
-from tests.conftest import ROOT, FakeEmbedder
+from conftest import ROOT, FakeEmbedder
 
 BUILD = """
 import sys, time
-from tests.conftest import FakeEmbedder
+sys.path.insert(0, "tests")
+from conftest import FakeEmbedder
 from qa.build import build_index
 
 class Slow(FakeEmbedder):  # a build of ~1.5-2.5 s with start-up, so kills land before, during and after the swap

@@ -13,7 +13,7 @@ from qa.build import build_index
 from qa.corpus import CorpusError
 from qa.engine import Engine
 from qa.store import MANIFEST, IndexCorrupt, IndexError_, load_index
-from tests.conftest import FakeEmbedder
+from conftest import FakeEmbedder
 
 
 @pytest.fixture

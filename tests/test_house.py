@@ -1,0 +1,64 @@
+"""House rules a test can hold (issue 12): no import cycles in qa/, modules under 400 lines, one
+way to import the test fixtures."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from conftest import ROOT
+
+QA = ROOT / "qa"
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports() -> dict[str, set[str]]:
+    """qa module -> the qa modules it imports anywhere (top level or inside functions)."""
+    mods = {_module(p): p for p in QA.rglob("*.py")}
+    out = {}
+    for name, path in mods.items():
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "qa":
+                deps.add(node.module)
+                deps |= {f"{node.module}.{a.name}" for a in node.names if f"{node.module}.{a.name}" in mods}
+            elif isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names if a.name.split(".")[0] == "qa"}
+        out[name] = {d for d in deps if d in mods and d != name}
+    return out
+
+
+def test_no_import_cycles_in_qa():
+    graph = _imports()
+    state: dict[str, int] = {}  # 1 on the stack, 2 done
+    cycles = []
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        for dep in sorted(graph[node]):
+            if state.get(dep) == 1:
+                cycles.append(" -> ".join(stack[stack.index(dep):] + [dep]))
+            elif dep not in state:
+                visit(dep, stack + [dep])
+        state[node] = 2
+
+    for mod in sorted(graph):
+        if mod not in state:
+            visit(mod, [mod])
+    assert not cycles, cycles
+
+
+def test_no_module_over_400_lines():
+    long = {str(p.relative_to(ROOT)): n for p in QA.rglob("*.py") if (n := len(p.read_text().splitlines())) > 400}
+    assert not long, long
+
+
+def test_tests_import_their_fixtures_one_way():
+    """`conftest` and `tests.conftest` are two modules to Python: two FakeEmbedder classes."""
+    both = [p.name for p in (ROOT / "tests").glob("*.py") if "tests.conftest" in p.read_text()
+            and p.name != Path(__file__).name]
+    assert not both, both

@@ -379,3 +379,78 @@ def test_screenshot_for_readme_exists():
         pytest.skip("copy test-artifacts/widget-answer.png to docs/widget.png")
     assert png.exists() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
+
+
+# -- after a hot reload: the source view never shows another index's text as the citation -----------
+
+V1 = {"adrenaline.md": "# Anaphylaxis\n\nGive adrenaline 0.5 mg IM into the outer thigh. Repeat it after 5 minutes.\n",
+      "aspirin.md": "# Chest pain\n\nGive aspirin 300 mg chewed for suspected myocardial infarction.\n"}
+
+
+def _serve_corpus(folder: Path, out: Path, files: dict[str, str], embedder) -> None:
+    from qa.build import build_index
+
+    folder.mkdir(exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    build_index(folder, out, embedder)
+
+
+def _ask(page, question: str):
+    n = page.locator("qa-widget .msg.answer").count()
+    page.locator("qa-widget textarea").fill(question)
+    page.locator("qa-widget textarea").press("Enter")
+    page.wait_for_function(f"() => document.querySelector('qa-widget').shadowRoot"
+                           f".querySelectorAll('.msg.answer').length > {n}", timeout=30_000)
+    return page.locator("qa-widget .msg.answer").last
+
+
+def test_sources_after_a_reload_come_from_the_answering_index(page, site, tmp_path, real_embedder):
+    import json as _json
+
+    from qa.answer_model import load_model
+
+    corpus, out = tmp_path / "corpus", tmp_path / "served"
+    _serve_corpus(corpus, out, V1, real_embedder)
+    cal = tmp_path / "cal.json"  # answer everything: this test is about the source view, not abstention
+    cal.write_text(_json.dumps({"threshold": -99.0, "a": 1.0, "b": 0.0, "model_sha": load_model().sha256}))
+    token = "reload-token-for-the-browser-test"
+    with RealServer(out, tmp_path, cors_origins=site.origin, admin_token=token, calibration=cal,
+                    rate_limit_per_minute=600, rate_limit_burst=100) as api:
+        page.goto(write_host(site, "reload.html", api.url))
+        page.locator("qa-widget .launcher").click()
+        mark, passage = page.locator("qa-widget .source mark"), page.locator("qa-widget .source .passage")
+
+        first = _ask(page, "adrenaline dose IM")
+        first.locator(".chip").first.click()
+        mark.wait_for(timeout=10_000)
+        assert mark.inner_text().startswith("Give adrenaline 0.5 mg")  # the document is now cached
+        back = page.locator("qa-widget .source .back")
+        back.click()
+
+        def reload_to(files):
+            _serve_corpus(corpus, out, files, real_embedder)
+            r = httpx.post(api.url + "/v1/admin/reload", headers={"authorization": f"Bearer {token}"})
+            assert r.status_code == 200 and r.json()["changed"], r.text
+
+        # 1. same document, new text before the cited sentence: its offsets moved
+        v2 = dict(V1, **{"adrenaline.md": V1["adrenaline.md"].replace("Give", "Call for help first. Give")})
+        reload_to(v2)
+        second = _ask(page, "adrenaline dose IM")
+        second.locator(".chip").first.click()
+        page.wait_for_function("() => document.querySelector('qa-widget').shadowRoot"
+                               ".querySelector('.source .passage').textContent.includes('Call for help first')",
+                               timeout=10_000)  # fetched again for the new index, not the cached old text
+        assert mark.inner_text().startswith("Give adrenaline 0.5 mg")
+        back.click()
+
+        # 2. an answer from the previous index whose sentence the new index no longer holds
+        old_answer = _ask(page, "aspirin dose chest pain")
+        assert "300 mg" in old_answer.inner_text()
+        reload_to(dict(v2, **{"aspirin.md": V1["aspirin.md"].replace("300 mg", "150 mg")}))
+        old_answer.locator(".chip").first.click()
+        page.wait_for_function("() => document.querySelector('qa-widget').shadowRoot"
+                               ".querySelector('.source .passage').textContent.includes('has changed')",
+                               timeout=10_000)
+        assert "300 mg" in mark.inner_text() and "150 mg" not in passage.inner_text()  # the quote, never a guess
+    assert not page.problems, page.problems

@@ -276,7 +276,8 @@
           if (snippet.length > 240) snippet = snippet.slice(0, 237) + "\u2026";
           var btn = el("button", { type: "button", class: "link-btn", text: label(p.title || p.doc_id, p.section) });
           btn.addEventListener("click", function () {
-            openSource({ doc_id: p.doc_id, title: p.title, section: p.section, start: p.start, end: p.end, text: p.text }, btn);
+            openSource({ doc_id: p.doc_id, title: p.title, section: p.section, start: p.start, end: p.end, text: p.text,
+              index_id: a.index_id }, btn);
           });
           list.appendChild(el("li", null, [btn, el("span", { class: "quote", text: "\u201c" + snippet + "\u201d" })]));
         });
@@ -289,7 +290,7 @@
     cites.forEach(function (c) {
       var chip = el("button", { type: "button", class: "chip", "data-cite": c.id, text: String(c.id),
         "aria-label": "Source " + c.id + ": " + label(c.title || c.doc_id, c.section) });
-      chip.addEventListener("click", function () { openSource(c, chip); });
+      chip.addEventListener("click", function () { openSource(Object.assign({ index_id: a.index_id }, c), chip); });
       box.appendChild(el("p", { class: "sentence" }, [String(c.text), " ", chip]));
     });
     var srcs = el("ol", { class: "sources", "aria-label": "Sources" });
@@ -307,18 +308,21 @@
   }
 
   // -- the source view: the cited sentence in its passage ---------------------------------------
-  function fetchDoc(docId) {
-    if (!docs[docId]) {
-      docs[docId] = fetch(endpoint + "/v1/documents/" + docPath(docId), { mode: "cors", credentials: "omit", headers: { "Accept": "application/json" } })
+  // documents are cached per index: after a reload the same doc_id may hold other text, and a
+  // citation's offsets index only the text of the index that answered
+  function fetchDoc(docId, indexId) {
+    var key = String(indexId || "") + "\u0000" + docId;
+    if (!docs[key]) {
+      docs[key] = fetch(endpoint + "/v1/documents/" + docPath(docId), { mode: "cors", credentials: "omit", headers: { "Accept": "application/json" } })
         .then(function (res) {
           return res.json().catch(function () { return null; }).then(function (body) {
             if (!res.ok || !body) throw new Error(errorMessage(res.status, body));
             return body;
           });
         });
-      docs[docId].catch(function () { delete docs[docId]; });
+      docs[key].catch(function () { delete docs[key]; });
     }
-    return docs[docId];
+    return docs[key];
   }
 
   function openSource(c, opener) {
@@ -331,7 +335,7 @@
     clear(passage);
     passage.appendChild(document.createTextNode("Loading the source\u2026"));
     sourceTitle.focus();
-    fetchDoc(c.doc_id).then(function (doc) {
+    fetchDoc(c.doc_id, c.index_id).then(function (doc) {
       if (token !== view || source.hidden) return;
       showPassage(doc, c);
     }, function (err) {
@@ -347,7 +351,8 @@
     var s = unitOffset(text, c.start), e = unitOffset(text, c.end);
     if (c.text && text.slice(s, e) !== c.text) { // offsets disagree with the quote: find the quote instead
       var at = text.indexOf(c.text);
-      if (at >= 0) { s = at; e = at + c.text.length; }
+      if (at < 0) { showQuoteOnly(doc, c); return; } // never highlight a guess as the citation
+      s = at; e = at + c.text.length;
     }
     var lo = 0, hi = text.length;
     (doc.sections || []).forEach(function (sec) {
@@ -375,6 +380,16 @@
     if (to < text.length) passage.appendChild(document.createTextNode("\u2026"));
     if (mark.scrollIntoView) mark.scrollIntoView({ block: "center" });
     announce("Source: " + (doc.title || "") + ". Highlighted: " + text.slice(s, e));
+  }
+
+  function showQuoteOnly(doc, c) {
+    sourceTitle.textContent = doc.title || c.title || doc.doc_id;
+    sourceMeta.textContent = c.section || "";
+    clear(passage);
+    passage.appendChild(document.createTextNode("This source has changed since the answer was given, so its place " +
+      "cannot be shown. The cited text, as it was: "));
+    passage.appendChild(el("mark", { text: String(c.text || "") }));
+    announce("The source has changed since the answer. The cited text: " + String(c.text || ""));
   }
 
   function closeSource(restoreFocus) {

@@ -216,7 +216,9 @@ class Engine:
         return "hybrid" if q_vec is not None and self.data.has_sentence_vectors else "lexical"
 
     def ask(self, question: str, top_k: int = 5, max_sentences: int = 3, filters: Filters | None = None,
-            mode: str | None = None, q_vec: np.ndarray | None = None) -> Answer:
+            mode: str | None = None, q_vec: np.ndarray | None = None, trace: dict | None = None) -> Answer:
+        """``trace`` (a dict) receives what the answer was built from: ``hits`` (fused, best first),
+        ``question`` (as retrieved) and ``analysis``; the eval harness reads it instead of retrieving again."""
         mode = resolve_mode(mode) if mode else self.mode
         typed, q = prepare_question(question)
         t0 = time.perf_counter()
@@ -241,6 +243,8 @@ class Engine:
         citations = [ans.citation(self.data, i, s) for i, s in enumerate(chosen, start=1)]
         timings["answer"] = (time.perf_counter() - t) * 1000
         timings["total"] = (time.perf_counter() - t0) * 1000
+        if trace is not None:
+            trace.update(hits=hits, question=q, analysis=an)
         return Answer(
             question=str(question), answer=ans.compose(citations), abstained=abstained,
             confidence=cal.confidence(raw), raw_score=round(raw, 4),

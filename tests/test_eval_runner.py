@@ -188,3 +188,23 @@ def test_batch_encoded_questions_score_as_single_ones_and_only_single_ones_give_
     dense_rows = [r for r in rows_b if r["mode"] == "dense"]
     assert dense_rows[0]["total_ms"] is not None and all(r["total_ms"] is None for r in dense_rows[1:])
     assert all(r["total_ms"] is not None for r in rows_1)
+
+
+def test_the_harness_reads_asks_hits_instead_of_retrieving_again(suite, fake_embedder, tmp_path, monkeypatch):
+    """Per question and mode: one ask (its own retrieval) and one deep retrieval, nothing more."""
+    from qa.engine import Engine
+
+    calls = []
+    real = Engine.retrieve
+
+    def counting(self, question, q_vec, mode, k, *a, **kw):
+        calls.append(k)
+        return real(self, question, q_vec, mode, k, *a, **kw)
+
+    monkeypatch.setattr(Engine, "retrieve", counting)
+    settings = EvalSettings(modes=["bm25", "hybrid-weighted"])
+    evaluate_suite(suite, fake_embedder, settings, Calibration(), cache_dir=tmp_path / "cache")
+    n = len(suite.queries) * len(settings.modes)
+    warm = len(settings.modes)  # one warm-up ask per mode
+    assert len(calls) == warm + 2 * n, calls
+    assert calls.count(settings.deep_k) == n

@@ -2,14 +2,14 @@
 
 For each question the expanded question is encoded once (the first ``latency_sample`` one at a
 time, as ``qa ask`` does, the rest in batches); each mode then runs exactly what
-``qa ask --mode M`` runs (``Engine.ask``; mode ``bm25`` without a question vector, as there) plus
-two retrievals for the ranking metrics: one at the engine's own depth (what ask fuses; nDCG@10,
-Recall@1/5/10, MRR@10, evidence hits) and one deep (``deep_k`` chunks; Recall@100). A suite that
-judges documents only (no evidence, answers or unanswerable questions) runs the two retrievals
-alone: no answer is composed, and its index has no sentence vectors.
+``qa ask --mode M`` runs (``Engine.ask``; mode ``bm25`` without a question vector, as there). The
+ranking metrics read ask's own fused hits from its trace (nDCG@10, Recall@1/5/10, MRR@10,
+evidence hits), plus one deep retrieval (``deep_k`` chunks; Recall@100) that ask never makes. A
+suite that judges documents only (no evidence, answers or unanswerable questions) runs the two
+retrievals alone: no answer is composed, and its index has no sentence vectors.
 
-The engine is built with an abstention threshold of minus infinity, so every answer is composed
-and scored; whether qa would have abstained is decided here from the raw score and the
+The engine is built with ``abstain=False``, so every answer is composed and scored; whether qa
+would have abstained is decided here from the raw score and the
 calibration under test. Answer metrics are therefore those of the answer qa would give if it
 answered; abstention metrics say when it does.
 """
@@ -154,15 +154,17 @@ def run_questions(engine: Engine, suite: Suite, settings: EvalSettings,
             results[mode].append(_retrieval_only(engine, q, qx, q_vec, mode, settings, embed_ms, answerable))
         for mode in modes if answers else ():
             vec = None if mode == "bm25" else q_vec
-            a = engine.ask(q.text, top_k=settings.top_k, max_sentences=settings.max_sentences, mode=mode, q_vec=vec)
+            trace: dict = {}
+            a = engine.ask(q.text, top_k=settings.top_k, max_sentences=settings.max_sentences, mode=mode, q_vec=vec,
+                           trace=trace)
             timings = dict(a.timings_ms)
             if embed_ms is not None:
                 timings["embed"] = 0.0 if mode == "bm25" else embed_ms
                 timings["total"] = timings.get("total", 0.0) + timings["embed"]
             else:  # batch-encoded: its stages count, but it has no single-question total
                 del timings["embed"], timings["total"]
-            hits = engine.retrieve(qx, vec, mode, settings.top_k)
-            deep = engine.retrieve(qx, vec, mode, settings.deep_k)
+            hits = trace["hits"][:settings.top_k]  # what ask fused, not a second retrieval
+            deep = engine.retrieve(qx, vec, mode, settings.deep_k)  # ask never looks this deep
             spans = [_chunk_doc_span(engine, h.chunk) for h in hits]
             ev_hits = [M.span_hits(*s, gold) for s in spans[:10]] if gold else None
             # citations are shown in reading order; the *top-scored* one (its score is the raw score)

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from qa.config import runtime
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class Calibration:
 
 def load_calibration(path: str | Path | None = None) -> Calibration | None:
     """The file at ``path`` or ``QA_CALIBRATION``; None when neither is given (use the model's own)."""
-    path = path or os.environ.get("QA_CALIBRATION")
+    path = path or runtime().calibration
     if not path:
         return None
     path = Path(path)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.config import apply_process_env, runtime
 from qa.embed_base import (  # noqa: F401  (re-exported: qa.embed is where callers find them)
     DEFAULT_MODEL, Embedder, EmbedderError, mean_pooled, resolve_model_path,
 )
@@ -67,7 +68,7 @@ class SentenceTransformerEmbedder(Embedder):
                                                 initializer=_one_torch_thread)
         self._batch_lock = threading.Lock()
         self._traced = self._trace_query_model() if trace else None
-        self.bf16 = self._use_bf16(os.environ.get("QA_BF16", "auto") if bf16 is None else str(int(bf16)))
+        self.bf16 = self._use_bf16(runtime().bf16 if bf16 is None else str(int(bf16)))
 
     def _trace_query_model(self):
         """A frozen TorchScript of transformer + mean pooling for single questions, or None.
@@ -178,7 +179,8 @@ def load_embedder(model: str = DEFAULT_MODEL, encoder: str | None = None) -> Emb
     ``QA_ENCODER`` sets the default. Both give the same model's vectors (cosine >= 0.98), so an index
     built with one can be queried with the other.
     """
-    encoder = encoder or os.environ.get("QA_ENCODER") or "torch"
+    apply_process_env()  # before torch and transformers load: offline, small oneDNN cache
+    encoder = encoder or runtime().encoder
     if encoder == "onnx":
         from qa.onnx_embed import OnnxEmbedder
 

@@ -9,23 +9,11 @@ on nothing of each other's.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-
-# Nothing may be fetched at run time; make the hub client fail fast instead of hanging.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-# oneDNN caches a primitive (with its reordered weights) per input shape, up to 1024 of them; with
-# every batch a new (batch, length) shape that cache held gigabytes: 5 GB of a 6 GB peak while
-# indexing MedQuAD. Eight entries keep the indexing RSS flat and cost questions nothing (p50 7.0 ms
-# vs 8.1 ms here). Must be set before torch first runs a kernel.
-os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "8")
-
 
 class EmbedderError(Exception):
     pass

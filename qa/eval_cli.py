@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -97,6 +96,7 @@ def eval_command(
 
     from qa.answer_model import ModelError, load_model
     from qa.calibration import load_calibration
+    from qa.config import runtime
     from qa.embed import EmbedderError, load_embedder
     from qa.engine import RetrievalParams
     from qa.eval import report as R
@@ -154,7 +154,7 @@ def eval_command(
             if not rows:
                 fail(f"--calibrate needs gold evidence or unanswerable questions in the dev split of {suite.path}")
             # the file qa ask and the API read when QA_CALIBRATION names it; never the package's model
-            env = os.environ.get("QA_CALIBRATION")
+            env = str(runtime().calibration) if runtime().calibration else None
             folder = out_dir or (R.ROOT / "eval" / "reports" / f"{suite.name}-{suite.split}-{dt.datetime.now():%Y%m%d-%H%M%S}")
             target = calibration_out or (Path(env) if env else Path(folder) / "calibration.json")
             calibration, fit_report = fit(

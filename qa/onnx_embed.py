@@ -20,11 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.config import apply_process_env, runtime
 from qa.embed_base import DEFAULT_MODEL, Embedder, EmbedderError, mean_pooled, resolve_model_path
 
 
 def _cache_dir() -> Path:
-    return Path(os.environ.get("QA_ONNX_CACHE") or Path.home() / ".cache" / "qa" / "onnx")
+    return runtime().onnx_cache
 
 
 def _weights_hash(model_dir: Path) -> str:
@@ -40,6 +41,7 @@ def _weights_hash(model_dir: Path) -> str:
 
 def export_int8(model: str, target: Path) -> Path:
     """Export ``model`` to ONNX with mean pooling, quantise per channel, write ``target``."""
+    apply_process_env()
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from sentence_transformers import SentenceTransformer

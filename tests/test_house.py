@@ -62,3 +62,23 @@ def test_tests_import_their_fixtures_one_way():
     both = [p.name for p in (ROOT / "tests").glob("*.py") if "tests.conftest" in p.read_text()
             and p.name != Path(__file__).name]
     assert not both, both
+
+
+def test_only_qa_config_reads_the_environment():
+    readers = [str(p.relative_to(ROOT)) for p in QA.rglob("*.py")
+               if ("os.environ" in p.read_text() or "getenv(" in p.read_text()) and p.name != "config.py"]
+    assert not readers, readers
+
+
+def test_importing_qa_changes_no_environment_variable():
+    import os
+    import subprocess
+    import sys
+
+    from qa.config import PROCESS_ENV
+
+    env = {k: v for k, v in os.environ.items() if k not in PROCESS_ENV}  # as a fresh shell has it
+    code = ("import os, json; before = dict(os.environ); import qa.embed, qa.onnx_embed, qa.engine, qa.api; "
+            "print(json.dumps(sorted(k for k in os.environ if os.environ.get(k) != before.get(k))))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True, env=env)
+    assert r.stdout.strip().splitlines()[-1] == "[]", r.stdout

@@ -82,3 +82,29 @@ def test_importing_qa_changes_no_environment_variable():
             "print(json.dumps(sorted(k for k in os.environ if os.environ.get(k) != before.get(k))))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True, env=env)
     assert r.stdout.strip().splitlines()[-1] == "[]", r.stdout
+
+
+# Functions over 60 lines, each with its current length as a ceiling (a ratchet: they may shrink,
+# never grow, and no new one may join). Why each is still long:
+LONG_FUNCTIONS = {
+    "qa/api.py:create_app": (264, "routes and reload are closures over the app's state; to split into "
+                                  "qa/service/{app,routes}.py (issue 12)"),
+    "qa/eval_cli.py:eval_command": (129, "typer options plus --calibrate's dev run; to split with qa/cli/ (issue 12)"),
+    "qa/eval/summary.py:summarize": (80, "one metric table; the abstention block could be its own function"),
+    "qa/build.py:build_index": (79, "the build's stages in order, each timed; a stage list would shorten it"),
+    "qa/eval/suites.py:read_squad": (64, "SQuAD's nested format, one pass"),
+    "qa/eval/report.py:markdown": (63, "one report page, section by section"),
+    "qa/train_cli.py:train_command": (61, "typer options"),
+}
+
+
+def test_no_function_over_60_lines_outside_the_allow_list():
+    found = {}
+    for p in QA.rglob("*.py"):
+        for node in ast.walk(ast.parse(p.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = node.end_lineno - node.lineno + 1
+                if n > 60:
+                    found[f"{p.relative_to(ROOT).as_posix()}:{node.name}"] = n
+    grown = {k: n for k, n in found.items() if n > LONG_FUNCTIONS.get(k, (60, ""))[0]}
+    assert not grown, f"over 60 lines (or longer than allowed): {grown}"

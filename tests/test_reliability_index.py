@@ -124,3 +124,25 @@ def test_enospc_on_nth_write_keeps_previous_index(tmp_path, corpus_copy, monkeyp
         assert data.index_id == first.index_id
     else:
         assert len(data.docs) == 3  # N beyond the number of writes: the build simply succeeded
+
+
+def test_a_failing_faiss_write_keeps_previous_index(tmp_path, corpus_copy, monkeypatch):
+    """FAISS writes from C (fwrite), past the Python opens the test above faults: fail that write half-way."""
+    import faiss
+
+    out = tmp_path / "index"
+    first = build_index(corpus_copy, out, FakeEmbedder())
+    (corpus_copy / "extra.md").write_text("A new document with one new sentence.")
+
+    def half_written(index, path, *flags):
+        Path(path).write_bytes(b"IxFI" + bytes(96))  # a torn file, then the error
+        raise RuntimeError(f"Error in faiss::write_index: fwrite failed on {path} (No space left on device)")
+
+    monkeypatch.setattr(faiss, "write_index", half_written)
+    with pytest.raises(RuntimeError, match="No space left"):
+        build_index(corpus_copy, out, FakeEmbedder())
+    monkeypatch.undo()
+    data = load_index(out)  # the previous index, whole
+    assert data.index_id == first.index_id and "extra" not in {d.doc_id for d in data.docs}
+    leftovers = [p.name for p in out.parent.iterdir() if p.name.startswith(".index.")]
+    assert len(leftovers) == 1, leftovers  # the torn build was removed

@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROCESS_ENV = {
@@ -42,8 +42,25 @@ class Runtime(BaseSettings):
     calibration: Path | None = Field(None, description="A site's own calibration file (`qa eval --calibrate`).")
 
 
+class ConfigError(ValueError):
+    """A `QA_*` variable has a value qa cannot use; the message names it and says what it may be."""
+
+
 def runtime() -> Runtime:
-    return Runtime()
+    """
+    >>> import os; os.environ["QA_ENCODER"] = "tensorrt"
+    >>> try:
+    ...     runtime()
+    ... except ConfigError as e:
+    ...     print(e)
+    QA_ENCODER: Input should be 'torch' or 'onnx'
+    >>> del os.environ["QA_ENCODER"]
+    """
+    try:
+        return Runtime()
+    except ValidationError as e:
+        raise ConfigError("; ".join(f"QA_{'.'.join(map(str, err['loc'])).upper()}: {err['msg']}"
+                                    for err in e.errors())) from None
 
 
 def apply_process_env() -> None:

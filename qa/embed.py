@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.config import apply_process_env, runtime
+from qa.config import ConfigError, apply_process_env, runtime
 from qa.embed_base import (  # noqa: F401  (re-exported: qa.embed is where callers find them)
     DEFAULT_MODEL, Embedder, EmbedderError, mean_pooled, resolve_model_path,
 )
@@ -180,7 +180,11 @@ def load_embedder(model: str = DEFAULT_MODEL, encoder: str | None = None) -> Emb
     built with one can be queried with the other.
     """
     apply_process_env()  # before torch and transformers load: offline, small oneDNN cache
-    encoder = encoder or runtime().encoder
+    try:
+        rt = runtime()  # validated here, so QA_BF16=maybe is one clear message
+    except ConfigError as e:
+        raise EmbedderError(str(e)) from None
+    encoder = encoder or rt.encoder
     if encoder == "onnx":
         from qa.onnx_embed import OnnxEmbedder
 

@@ -60,7 +60,10 @@ def serve(
         if server is not None:
             server.should_exit = True
 
-    api = create_app(settings, on_load_error=on_load_error)
+    try:
+        api = create_app(settings, on_load_error=on_load_error)
+    except ValueError as e:  # a QA_CALIBRATION file that is missing, invalid or for another model
+        fail(str(e))
     config = uvicorn.Config(api, host=settings.host, port=settings.port,
                             log_config=None, access_log=False, proxy_headers=False, server_header=False,
                             timeout_graceful_shutdown=5, timeout_keep_alive=settings.keep_alive_s,

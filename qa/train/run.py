@@ -84,7 +84,7 @@ def _source_weights(items: list[Item]) -> np.ndarray:
 
 
 def _trainable(items: list[Item]) -> list[Item]:
-    """Answerable items without headings (never quotable) in their lists."""
+    """Answerable items: only they teach the ranking (`_xy` drops their never-quotable headings)."""
     return [i for i in items if i.answerable]
 
 

@@ -18,7 +18,7 @@ ANSWERABLE = [
     ("leukapheresis ok in suspected APL?", "Do not perform leukapheresis"),
     ("ATRA dose in kids if APL suspected", "25 mg/m2 per day in children"),
     pytest.param("HiDAC schedule for favourable-risk AML consolidation", "1-3 g/m2 every 12 hours", marks=pytest.mark.xfail(
-        strict=True, reason="known miss of the learned scorer (2026-12-02): it quotes the favourable-risk consolidation "
+        strict=False, reason="known miss of the learned scorer (2026-12-02): it quotes the favourable-risk consolidation "
                             "sentence, not the schedule; dose/schedule cues carry little weight in its training data")),
     ("how often is KMT2A rearranged in infant ALL", "up to 80% of infants"),
     ("unfit elderly AML first line?", "venetoclax"),

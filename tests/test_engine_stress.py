@@ -84,7 +84,7 @@ def test_encodings_abandoned_at_the_budget_never_run_later(fake_engine):
     class Slow(FakeEmbedder):
         def embed_batch(self, texts):
             calls.append(texts)
-            time.sleep(0.4)
+            time.sleep(1.0)  # far longer than the budget and than starting five threads, even on a loaded CI
             return super().embed_batch(texts)
 
     engine = Engine(fake_engine.data, Slow(), embed_budget_ms=50, embed_workers=1)
@@ -95,7 +95,7 @@ def test_encodings_abandoned_at_the_budget_never_run_later(fake_engine):
         t.start()
     for t in threads:
         t.join()
-    time.sleep(0.6)  # long enough for queued encodings to have run, had they been left queued
+    time.sleep(1.5)  # long enough for queued encodings to have run, had they been left queued
     assert len(answers) == 5 and all(a.degraded for a in answers)
     assert len(calls) == 1  # only the encoding that had started; the four queued behind it were dropped
     engine.close()

@@ -39,24 +39,74 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(index: str, env: dict[str, str], log=subprocess.DEVNULL, ready_s: float = 300,
-                 extra_args: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
-    """Start `qa serve` on a free loopback port with ``env`` added; return once /v1/readyz says 200."""
-    port = free_port()
-    cmd = [sys.executable, "-c", "from qa.cli import main; main()", "serve", "--index", index,
-           "--port", str(port), *extra_args]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ, QA_RATE_LIMIT_PER_MINUTE="0", **env),
-                            stdout=log, stderr=subprocess.STDOUT if log is not subprocess.DEVNULL else log)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + ready_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"qa serve exited with {proc.returncode}")
+class ServeProcess:
+    """`qa serve` in a subprocess on a free loopback port, with ``env`` added to this environment.
+
+    The one helper for benchmarks (`start_server`) and tests (tests/test_load_smoke.py's
+    `RealServer`): ``wait_ready`` polls /v1/readyz and raises with the server's log on failure.
+    """
+
+    def __init__(self, index, env: dict[str, str] | None = None, log_path: Path | None = None,
+                 extra_args: tuple[str, ...] = ()):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        # `python -m qa.cli` would run a second copy of qa.cli as __main__, without the plugin commands
+        cmd = [sys.executable, "-c", "from qa.cli import main; main()", "serve", "--index", str(index),
+               "--port", str(self.port), *extra_args]
+        self._log = log_path.open("wb") if log_path else subprocess.DEVNULL
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ, **(env or {})), stdout=self._log,
+                                     stderr=subprocess.STDOUT if log_path else subprocess.DEVNULL)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def wait_ready(self, timeout: float = 120) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"qa serve exited {self.proc.returncode}:\n{self.log()[-3000:]}")
+            try:
+                r = httpx.get(self.url + "/v1/readyz", timeout=2)
+                if r.status_code == 200:
+                    return r.json()
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+        raise RuntimeError(f"qa serve not ready after {timeout:.0f} s:\n{self.log()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self.log_path:
+            self._log.close()
+
+    def __enter__(self):
         try:
-            if httpx.get(url + "/v1/readyz", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    proc.kill()
-    sys.exit(f"qa serve was not ready after {ready_s:.0f} s")
+            self.wait_ready()
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def start_server(index: str, env: dict[str, str], log=None, ready_s: float = 300,
+                 extra_args: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
+    """Start `qa serve` (rate limit off unless ``env`` says otherwise); return once /v1/readyz says 200.
+
+    ``log``: a path for the server's output (default: discarded)."""
+    server = ServeProcess(index, {"QA_RATE_LIMIT_PER_MINUTE": "0", **env}, Path(log) if log else None, extra_args)
+    try:
+        server.wait_ready(ready_s)
+    except RuntimeError as e:
+        server.stop()
+        sys.exit(str(e))
+    return server.proc, server.url

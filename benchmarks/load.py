@@ -99,7 +99,7 @@ def proc_sample(pid: int) -> dict[str, float]:
 # -- the server, when we start it -----------------------------------------------------------------
 
 def start_server(index: str, log_path: Path):
-    return start_server_common(index, {"QA_HOST": "127.0.0.1"}, log=log_path.open("wb"),
+    return start_server_common(index, {"QA_HOST": "127.0.0.1"}, log=log_path,
                                extra_args=("--log-level", "warning"))
 
 

@@ -7,7 +7,6 @@ and the body limit on a real socket with a chunked body (no Content-Length).
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import subprocess
@@ -30,64 +29,16 @@ QUESTIONS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import ServeProcess, free_port  # noqa: E402  (one helper for benchmarks and tests)
 
 
-class RealServer:
-    """`qa serve` in a subprocess on a free port; settings through QA_* variables."""
+class RealServer(ServeProcess):
+    """`qa serve` in a subprocess on a free port; settings as keyword arguments -> QA_* variables."""
 
     def __init__(self, index: Path, log_dir: Path, **settings):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_dir / f"qa-serve-{self.port}.log"
-        env = dict(os.environ)
-        env.update({f"QA_{k.upper()}": str(v) for k, v in settings.items()})
-        # `python -m qa.cli` would run a second copy of qa.cli as __main__, without the plugin commands
-        cmd = [sys.executable, "-c", "from qa.cli import main; main()", "serve", "--index", str(index),
-               "--port", str(self.port)]
-        self._log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
-
-    def wait_ready(self, timeout: float = 120) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"qa serve exited {self.proc.returncode}:\n{self.log()[-3000:]}")
-            try:
-                r = httpx.get(self.url + "/v1/readyz", timeout=2)
-                if r.status_code == 200:
-                    return r.json()
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
-        raise RuntimeError(f"qa serve not ready after {timeout} s:\n{self.log()[-3000:]}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._log.close()
-
-    def __enter__(self):
-        try:
-            self.wait_ready()
-        except Exception:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
+        env = {f"QA_{k.upper()}": str(v) for k, v in settings.items()}
+        super().__init__(index, env, log_dir / f"qa-serve-{id(self)}.log")
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT, cpu, pct  # benchmarks/ is on sys.path
 LOOP = r"""
 import json, sys, time
 from pathlib import Path
@@ -37,23 +37,6 @@ for q in qs:
     out.append((a.timings_ms["total"], a.timings_ms["answer"]))
 print(json.dumps(out))
 """
-
-
-def cpu() -> str:
-    """Model name, core count and the vector extensions that change our speed (AMX, AVX-512)."""
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor() or "unknown"
-    name = next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("model name")), "unknown")
-    flags = next((l.split(":", 1)[1].split() for l in info.splitlines() if l.startswith("flags")), [])
-    ext = [f for f in ("amx_bf16", "avx512_bf16", "avx512f", "avx2") if f in flags]
-    return f"{name}, {os.cpu_count()} cores, {' '.join(ext) or 'no AVX2'}"
-
-
-def pct(values: list[float], p: float) -> float:
-    v = sorted(values)
-    return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))]
 
 
 def run(tree: Path, index: Path, questions: Path, n: int, skip: int) -> list[tuple[float, float]]:

@@ -30,7 +30,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from common import pct, start_server  # benchmarks/ is on sys.path
+from common import cpu, pct, start_server  # benchmarks/ is on sys.path
 from http_latency import phases, rss_mb
 
 QUESTIONS = [
@@ -50,21 +50,13 @@ def peak_rss_mb() -> float:
 
 
 def machine() -> str:
-    cpu = "?"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     libs = []
     for p in ("torch", "sentence-transformers", "faiss-cpu", "bm25s", "numba", "onnxruntime", "fastapi", "uvicorn"):
         try:
             libs.append(f"{p} {metadata.version(p)}")
         except metadata.PackageNotFoundError:
             pass
-    return f"{os.cpu_count()} cores, {cpu}; Python {platform.python_version()}; {', '.join(libs)}"
+    return f"{cpu()}; Python {platform.python_version()}; {', '.join(libs)}"
 
 
 def build(src: Path, out: Path, embedder, sample_n: int = 1024) -> None:

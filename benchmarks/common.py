@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import socket
 import subprocess
 import sys
@@ -19,6 +20,18 @@ def pct(xs, p: float) -> float:
     """Nearest-rank percentile; nan for no values."""
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] if xs else float("nan")
+
+
+def cpu() -> str:
+    """Model name, core count and the vector extensions that change qa's speed (AMX, AVX-512)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    name = next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("model name")), "unknown")
+    flags = next((l.split(":", 1)[1].split() for l in info.splitlines() if l.startswith("flags")), [])
+    ext = [f for f in ("amx_bf16", "avx512_bf16", "avx512f", "avx2") if f in flags]
+    return f"{name}, {os.cpu_count()} cores, {' '.join(ext) or 'no AVX2'}"
 
 
 def load_questions(path: str | None, default: list[str]) -> list[str]:

@@ -26,9 +26,6 @@ from qa.answer_model import Variant
 from qa.store import IndexData
 from qa.types import section_label, Citation, Hit
 
-_COL = {name: i for i, name in enumerate(F.SENTENCE_FEATURES)}
-
-
 @dataclass(frozen=True)
 class AnswerParams:
     passages: int = 5  # candidates come from this many top passages
@@ -70,13 +67,11 @@ def analyse(fx: F.FeatureIndex, model: Variant, question: str, typed: str, q_vec
     q = F.QuestionTerms.of(typed, question)
     cands = F.candidates(data, hits, p.passages)
     sent = F.sentence_matrix(fx, q, q_vec, hits, cands) if cands else np.zeros((0, len(F.SENTENCE_FEATURES)), np.float32)
-    logits = model.scorer.logits(sent)
-    if len(logits):
-        logits = np.where(sent[:, _COL["heading_like"]] > 0, -1e3, logits)  # a heading is never quoted
+    logits = F.quotable(sent, model.scorer.logits(sent))
     qf = F.question_vector(fx, q, sent, logits, cands, hits)
     raw = float(model.abstainer.logits(qf[None, :])[0])
     order = sorted(range(len(cands)), key=lambda i: (-logits[i], cands[i][0]))
-    scored = [Scored(cands[i][0], float(logits[i]), cands[i][1]) for i in order if logits[i] > -1e3]
+    scored = [Scored(cands[i][0], float(logits[i]), cands[i][1]) for i in order if logits[i] > F.NOT_QUOTABLE]
     return Analysis(scored, sent, [s for s, _ in cands], qf, raw)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from qa.config import runtime
@@ -50,6 +50,6 @@ def load_calibration(path: str | Path | None = None) -> Calibration | None:
         raise ValueError(f"calibration file {path} does not exist (QA_CALIBRATION); unset it to use the model's own")
     try:
         raw = json.loads(path.read_text())
-        return Calibration(**{k: raw[k] for k in ("threshold", "a", "b", "rule", "fitted_on", "model_sha") if k in raw})
+        return Calibration(**{f.name: raw[f.name] for f in fields(Calibration) if f.name in raw})
     except (ValueError, TypeError) as e:
         raise ValueError(f"calibration file {path} is invalid: {e}") from None

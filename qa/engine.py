@@ -211,9 +211,9 @@ class Engine:
 
     # -- answering ---------------------------------------------------------------------------
 
-    def variant_for(self, q_vec: np.ndarray | None) -> str:
+    def variant_for(self, has_vector: bool) -> str:
         """'hybrid' when cosine signals exist, else 'lexical' (mode bm25, failed embedder, no sentence vectors)."""
-        return "hybrid" if q_vec is not None and self.data.has_sentence_vectors else "lexical"
+        return "hybrid" if has_vector and self.data.has_sentence_vectors else "lexical"
 
     def ask(self, question: str, top_k: int = 5, max_sentences: int = 3, filters: Filters | None = None,
             mode: str | None = None, q_vec: np.ndarray | None = None, trace: dict | None = None) -> Answer:
@@ -234,7 +234,7 @@ class Engine:
         hits = self.retrieve(q, q_vec, mode, top_k, filters, timings, failures)
         degraded = degraded or bool(failures)
         t = time.perf_counter()
-        variant = self.variant_for(q_vec)
+        variant = self.variant_for(q_vec is not None)
         cal = self.calibrations[variant]
         an = ans.analyse(self.features, self.model.variants[variant], q, typed, q_vec, hits, self.answer_params)
         raw = an.raw

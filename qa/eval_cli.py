@@ -140,6 +140,8 @@ def eval_command(
                                   on_question=lambda n: bar.advance(qs, n))
 
     fit_report, engine = None, None
+    folder = out_dir or (R.ROOT / "eval" / "reports" / f"{suite.name}-{suite.split}"
+                                                      f"{'' if perturb is None else '-perturbed'}-{dt.datetime.now():%Y%m%d-%H%M%S}")
     try:
         if calibrate:
             if suite.format == "beir":
@@ -154,8 +156,8 @@ def eval_command(
             if not rows:
                 fail(f"--calibrate needs gold evidence or unanswerable questions in the dev split of {suite.path}")
             # the file qa ask and the API read when QA_CALIBRATION names it; never the package's model
-            env = str(runtime().calibration) if runtime().calibration else None
-            folder = out_dir or (R.ROOT / "eval" / "reports" / f"{suite.name}-{suite.split}-{dt.datetime.now():%Y%m%d-%H%M%S}")
+            site_file = runtime().calibration
+            env = str(site_file) if site_file else None
             target = calibration_out or (Path(env) if env else Path(folder) / "calibration.json")
             calibration, fit_report = fit(
                 [r["raw"] for r in rows], [r["answerable"] for r in rows], [bool(r["answer_hit@1"]) for r in rows],
@@ -181,8 +183,6 @@ def eval_command(
     if fit_report:
         report["calibration"] = fit_report
     report["perturbed_seed"] = perturb
-    folder = out_dir or (folder if fit_report else None) or (
-        R.ROOT / "eval" / "reports" / f"{report['suite']}-{report['split']}{'' if perturb is None else '-perturbed'}-{dt.datetime.now():%Y%m%d-%H%M%S}")
     R.write(report, Path(folder), per_q)
     out.print(_table(report))
     d = report["modes"][default]

@@ -94,6 +94,15 @@ class Unit:
     is_anaphor = property(lambda self: bool(self.static[6]))
 
 
+NOT_QUOTABLE = -1e3  # the logit a heading-like unit gets: never chosen, never quoted
+
+
+def quotable(x: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    """``logits`` with heading-like rows of ``x`` pushed to NOT_QUOTABLE: the one rule that a heading
+    is never an answer, for the answerer, its training and its comparisons alike."""
+    return np.where(x[:, SENTENCE_FEATURES.index("heading_like")] > 0, NOT_QUOTABLE, logits) if len(logits) else logits
+
+
 def _bigrams(tokens: list[str]) -> frozenset[tuple[str, str]]:
     return frozenset(zip(tokens, tokens[1:]))
 

@@ -23,7 +23,7 @@ def test_a_site_calibration_replaces_the_hybrid_one_only(data):
     e = Engine(data, FakeEmbedder(), calibration=SITE)
     lexical = e.model.variants["lexical"].calibration
     hybrid = e.ask("midostaurin days FLT3")
-    assert e.variant_for(None) == "lexical" and hybrid.confidence == SITE.confidence(hybrid.raw_score)
+    assert e.variant_for(False) == "lexical" and hybrid.confidence == SITE.confidence(hybrid.raw_score)
     assert not hybrid.abstained  # the site's threshold (-99) is the one in force
     bm25 = e.ask("midostaurin days FLT3", mode="bm25")
     assert bm25.confidence == lexical.confidence(bm25.raw_score)  # never the hybrid threshold

@@ -34,7 +34,7 @@ from qa.eval.summary import STAGES, QuestionResult, per_question_rows, summarize
 def calibration_for(engine: Engine, mode: str, override: Calibration | None = None) -> Calibration:
     """The calibration a mode's answers are judged with: the answer model's own for its variant
     (bm25 -> lexical), or ``override`` (a dev fit) for the modes with a question vector."""
-    variant = "lexical" if mode == "bm25" or not engine.data.has_sentence_vectors else "hybrid"
+    variant = engine.variant_for(mode != "bm25")  # as ask decides it (bm25 mode has no question vector)
     return override if override is not None and variant == "hybrid" else engine.calibrations[variant]
 
 

@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from qa.eval.metrics import bootstrap_ci
-from qa.features import SENTENCE_FEATURES
+from qa.features import SENTENCE_FEATURES, quotable
 from qa.train import fit as Fit
 from qa.train.data import Item
 
@@ -37,14 +37,9 @@ GROUPS = {
 }
 
 
-def _hits(items: list[Item], score) -> list[float]:
-    out = []
-    for i in items:
-        if not i.answerable:
-            continue
-        s = np.where(i.x[:, _C["heading_like"]] > 0, -1e9, score(i.x))
-        out.append(float(i.y[int(np.argmax(s))] > 0))
-    return out
+def first_choice_hits(items: list[Item], score) -> list[float]:
+    """Per answerable item: 1.0 when the highest-scored quotable candidate hits gold evidence."""
+    return [float(i.y[int(np.argmax(quotable(i.x, score(i.x))))] > 0) for i in items if i.answerable]
 
 
 def _summary(values: list[float], seconds: float | None = None) -> dict:
@@ -64,21 +59,21 @@ def candidates(fit_items: list[Item], cal_items: list[Item], weights: np.ndarray
     train = [i for i in fit_items if i.answerable]
     xs = [i.x for i in train]
     ys = [i.y for i in train]
-    out = {"hand-set": _summary(_hits(cal_items, _hand_set))}
+    out = {"hand-set": _summary(first_choice_hits(cal_items, _hand_set))}
     t = time.perf_counter()
     rows_w = np.concatenate([np.full(len(x), w / max(1, len(x))) for x, w in zip(xs, weights)])
     point = Fit.fit_logistic(np.concatenate(xs), np.concatenate(ys), SENTENCE_FEATURES, rows_w, l2)
-    out["pointwise"] = _summary(_hits(cal_items, point.logits), time.perf_counter() - t)
+    out["pointwise"] = _summary(first_choice_hits(cal_items, point.logits), time.perf_counter() - t)
     t = time.perf_counter()
     listwise = Fit.fit_listwise(xs, ys, SENTENCE_FEATURES, weights, l2)
-    out["listwise"] = _summary(_hits(cal_items, listwise.logits), time.perf_counter() - t)
+    out["listwise"] = _summary(first_choice_hits(cal_items, listwise.logits), time.perf_counter() - t)
     if trees:
         from sklearn.ensemble import HistGradientBoostingClassifier
 
         t = time.perf_counter()
         gb = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, random_state=0)
         gb.fit(np.concatenate(xs), np.concatenate(ys), sample_weight=rows_w * len(rows_w))
-        out["trees"] = _summary(_hits(cal_items, lambda x: gb.predict_proba(x)[:, 1]), time.perf_counter() - t)
+        out["trees"] = _summary(first_choice_hits(cal_items, lambda x: gb.predict_proba(x)[:, 1]), time.perf_counter() - t)
     return out
 
 
@@ -95,5 +90,5 @@ def ablations(fit_items: list[Item], cal_items: list[Item], weights: np.ndarray,
             return x
 
         m = Fit.fit_listwise([drop(i.x) for i in train], [i.y for i in train], SENTENCE_FEATURES, weights, l2)
-        out[f"without {group}"] = _summary(_hits(cal_items, lambda x: m.logits(drop(x))))
+        out[f"without {group}"] = _summary(first_choice_hits(cal_items, lambda x: m.logits(drop(x))))
     return out

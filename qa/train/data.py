@@ -12,7 +12,7 @@ excluded, and a constructed question is dropped when any candidate still contain
 answer, or when one candidate sentence with its heading path and title holds every content term
 of the question ("How to diagnose thalassemia?" without its GARD page still meets MedlinePlus's
 "Doctors diagnose thalassemias using blood tests."): such a question is probably still answered.
-What remains is mostly truly unanswered; the data card gives the counts dropped.
+What remains is mostly truly unanswered; the data card gives the counts that remain.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ LOOP = r"""
 import json, sys, time
 from pathlib import Path
 import qa
-from qa.engine import Engine
+from qa.query.engine import Engine
 index, qfile, n, skip, tree = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 assert str(Path(qa.__file__).resolve()).startswith(str(Path(tree).resolve())), (qa.__file__, tree)
 qs = [json.loads(l)["text"] for l in open(qfile) if l.strip()][skip:skip + n]

@@ -60,7 +60,7 @@ def machine() -> str:
 
 
 def build(src: Path, out: Path, embedder, sample_n: int = 1024) -> None:
-    from qa.build import build_index
+    from qa.index.build import build_index
 
     t = time.perf_counter()
     stats = build_index(src, out, embedder, reuse=False)
@@ -75,9 +75,9 @@ def build(src: Path, out: Path, embedder, sample_n: int = 1024) -> None:
 
 def raw_encoder(index: Path, embedder, pipeline: float, whole: float, sample_n: int = 1024) -> None:
     """The bare encoder on a sample of the very texts the pipeline embedded (same chunk/sentence mix)."""
-    from qa.build import _split, chunk_embed_text
-    from qa.chunk import ChunkParams
-    from qa.store import load_index
+    from qa.index.build import _split, chunk_embed_text
+    from qa.ingest.chunk import ChunkParams
+    from qa.index.store import load_index
 
     data = load_index(index)
     chunk_texts = [chunk_embed_text(data.docs[c.doc], c, data.chunk_text(c)) for c in data.chunks]
@@ -99,7 +99,7 @@ def raw_encoder(index: Path, embedder, pipeline: float, whole: float, sample_n: 
 
 
 def ask_in_process(index: Path, embedder, questions: list[str]) -> None:
-    from qa.engine import Engine
+    from qa.query.engine import Engine
 
     engine = Engine.load(index, embedder)
     for q in questions[:5]:

@@ -42,8 +42,8 @@ def real_ivf_recall(data, queries_file: str | None, n_queries: int) -> None:
     """
     import faiss
 
-    from qa.normalize import expand_question
-    from qa.vectors import VectorIndex
+    from qa.query.normalize import expand_question
+    from qa.index.vectors import VectorIndex
 
     vecs = np.concatenate([data.vectors.reconstruct_all(), data.sentence_vectors]).astype(np.float32)
     rng = np.random.default_rng(1)
@@ -88,11 +88,11 @@ def main():
 
     import faiss
 
-    from qa import fuse
-    from qa.bm25 import BM25Index, tokenize
-    from qa.build import chunk_embed_text
-    from qa.store import load_index
-    from qa.vectors import VectorIndex
+    from qa.query import fuse
+    from qa.index.bm25 import BM25Index, tokenize
+    from qa.index.build import chunk_embed_text
+    from qa.index.store import load_index
+    from qa.index.vectors import VectorIndex
 
     data = load_index(args.index)
     if args.real:

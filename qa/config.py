@@ -1,7 +1,7 @@
 """The one place qa reads its process environment: model-side `QA_*` variables and the
 library variables qa sets for itself.
 
-`Runtime` holds the variables the pipeline reads (the service's own live in `qa.settings`, which
+`Runtime` holds the variables the pipeline reads (the service's own live in `qa.service.settings`, which
 `qa serve` fills from the same environment and its flags); `runtime()` reads and validates them
 where a component starts (an embedder, an engine's calibration), never per question, so a bad
 value is one clear message, not a failure deep in a module.

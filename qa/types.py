@@ -79,6 +79,59 @@ class Sentence:
     chunk: int  # first chunk that holds it
 
 
+class SentenceTable:
+    """An index's sentences as named columns, one int64 array each; row ``i`` is a `Sentence`.
+
+    Stored on disk as one ``(n, 4)`` array (`as_array`, `from_array`); in memory the columns are
+    read by name, never by number.
+
+    >>> t = SentenceTable.from_rows([(0, 0, 5, 0), (0, 6, 9, 1)])
+    >>> len(t), t[1], t.doc.tolist()
+    (2, Sentence(doc=0, start=6, end=9, chunk=1), [0, 0])
+    """
+
+    COLUMNS = ("doc", "start", "end", "chunk")
+    __slots__ = COLUMNS
+
+    def __init__(self, doc, start, end, chunk):
+        import numpy as np
+
+        cols = [np.ascontiguousarray(c, dtype=np.int64) for c in (doc, start, end, chunk)]
+        if len({len(c) for c in cols}) != 1 or any(c.ndim != 1 for c in cols):
+            raise ValueError("sentence columns must be 1-d and of one length")
+        self.doc, self.start, self.end, self.chunk = cols
+
+    @classmethod
+    def from_array(cls, rows) -> "SentenceTable":
+        """From an ``(n, 4)`` array of (doc, start, end, chunk) rows, as `sentences.npy` holds."""
+        import numpy as np
+
+        a = np.asarray(rows, dtype=np.int64)
+        if a.ndim != 2 or a.shape[1] != 4:
+            raise ValueError(f"sentence rows must be an (n, 4) array, not {a.shape}")
+        return cls(a[:, 0], a[:, 1], a[:, 2], a[:, 3])
+
+    @classmethod
+    def from_rows(cls, rows) -> "SentenceTable":
+        import numpy as np
+
+        return cls.from_array(np.array(list(rows), dtype=np.int64).reshape(-1, 4))
+
+    def as_array(self):
+        import numpy as np
+
+        return np.stack([self.doc, self.start, self.end, self.chunk], axis=1)
+
+    def __len__(self) -> int:
+        return len(self.doc)
+
+    def __getitem__(self, i: int) -> Sentence:
+        return Sentence(int(self.doc[i]), int(self.start[i]), int(self.end[i]), int(self.chunk[i]))
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+
 @dataclass(frozen=True)
 class Chunk:
     chunk_id: str

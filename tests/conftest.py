@@ -49,7 +49,7 @@ def real_embedder():
 @pytest.fixture(scope="session")
 def bundled_index(tmp_path_factory, real_embedder) -> Path:
     """The bundled corpus indexed once with the real model, for read-only tests."""
-    from qa.build import build_index
+    from qa.index.build import build_index
 
     out = tmp_path_factory.mktemp("idx") / "default"
     build_index(CORPUS, out, real_embedder)
@@ -62,8 +62,8 @@ BUNDLED_CALIBRATION = ROOT / "qa" / "models" / "bundled-calibration.json"  # wha
 @pytest.fixture(scope="session")
 def engine(bundled_index, real_embedder):
     """The bundled corpus as ./run.sh serves it: the answer model with the corpus's own calibration."""
-    from qa.calibration import load_calibration
-    from qa.engine import Engine
+    from qa.query.calibration import load_calibration
+    from qa.query.engine import Engine
 
     return Engine.load(bundled_index, real_embedder, calibration=load_calibration(BUNDLED_CALIBRATION))
 

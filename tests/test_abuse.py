@@ -19,10 +19,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import CORPUS, FakeEmbedder
-from qa.api import DEMO_CSP, RetrievalError, create_app
-from qa.build import build_index
-from qa.engine import Engine
-from qa.settings import Settings
+from qa.query.engine import RetrievalError
+from qa.service.app import create_app
+from qa.service.guards import DEMO_CSP
+from qa.index.build import build_index
+from qa.query.engine import Engine
+from qa.service.settings import Settings
 
 TOKEN = "abuse-token-0123456789abcdef"
 PATH_RE = re.compile(r"(?<![\w.])/(?:[\w.-]+/)+[\w.-]*")
@@ -291,9 +293,9 @@ class SlowEmbedder(FakeEmbedder):
 @pytest.mark.parametrize("budget_ms,degraded", [(50, True), (0, False)])
 def test_embed_budget_setting_reaches_the_served_engine(fake_index, monkeypatch, budget_ms, degraded):
     """QA_EMBED_BUDGET_MS: past it the answer comes from BM25 alone, marked degraded (0: no budget)."""
-    import qa.engine
+    import qa.query.engine
 
-    monkeypatch.setattr(qa.engine, "load_embedder", lambda model: SlowEmbedder())
+    monkeypatch.setattr(qa.query.engine, "load_embedder", lambda model: SlowEmbedder())
     with TestClient(create_app(settings(index=fake_index, embed_budget_ms=budget_ms))) as c:
         deadline = time.monotonic() + 30
         while c.get("/v1/readyz").status_code != 200 and time.monotonic() < deadline:
@@ -330,7 +332,7 @@ def test_retrieval_failing_entirely_is_503(fake_engine):
 
 
 def test_a_real_engine_whose_retrievers_both_fail_gives_503(fake_index):
-    """qa.engine raises RetrievalError when neither BM25 nor dense can search: 503, not 500."""
+    """qa.query.engine raises RetrievalError when neither BM25 nor dense can search: 503, not 500."""
     class BrokenEmbedder(FakeEmbedder):
         def embed_batch(self, texts):
             raise RuntimeError("model gone")

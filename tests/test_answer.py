@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from qa.answer import AnswerParams, Scored, analyse, compose, select
-from qa.answer_model import LinearModel, Variant
-from qa.build import build_index
-from qa.calibration import Calibration
-from qa.features import QUESTION_FEATURES, SENTENCE_FEATURES, FeatureIndex
-from qa.store import load_index
+from qa.query.answer import AnswerParams, Scored, analyse, compose, select
+from qa.query.answer_model import LinearModel, Variant
+from qa.index.build import build_index
+from qa.query.calibration import Calibration
+from qa.query.features import QUESTION_FEATURES, SENTENCE_FEATURES, FeatureIndex
+from qa.index.store import load_index
 
 TEXT = """Anaphylaxis in adults
 
@@ -78,11 +77,11 @@ def test_further_sentences_join_only_within_the_margin(fx):
 
 
 def test_citations_stay_verbatim_while_the_answer_shows_whitespace_normalised(fx):
-    from qa.answer import citation
+    from qa.query.answer import citation
 
     row = _row(fx, "Give adrenaline")
     c = citation(fx.data, 1, Scored(row, 1.0, 1))
-    doc = fx.data.docs[int(fx.data.sentences[row][0])]
+    doc = fx.data.docs[fx.data.sentences[row].doc]
     assert doc.text[c.start:c.end] == c.text
     assert compose([c]) == " ".join(c.text.split()) + " [1]"
 

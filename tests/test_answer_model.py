@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from qa.answer_model import DEFAULT_PATH, AnswerModel, LinearModel, ModelError, Variant, load_model
-from qa.calibration import Calibration
-from qa.features import QUESTION_FEATURES, SENTENCE_FEATURES
+from qa.query.answer_model import DEFAULT_PATH, AnswerModel, LinearModel, ModelError, Variant, load_model
+from qa.query.calibration import Calibration
+from qa.query.features import QUESTION_FEATURES, SENTENCE_FEATURES
 
 
 def _linear(features):

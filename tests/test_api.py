@@ -20,8 +20,9 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from conftest import CORPUS, FakeEmbedder
-from qa.api import RateLimit, create_app
-from qa.settings import Settings
+from qa.service.app import create_app
+from qa.service.guards import RateLimit
+from qa.service.settings import Settings
 
 SLASH_ID = "1_CancerGov_QA/0000001_1"
 ERROR_KEYS = {"code", "message", "request_id"}
@@ -29,8 +30,8 @@ ERROR_KEYS = {"code", "message", "request_id"}
 
 @pytest.fixture(scope="module")
 def fake_engine(tmp_path_factory):
-    from qa.build import build_index
-    from qa.engine import Engine
+    from qa.index.build import build_index
+    from qa.query.engine import Engine
 
     corpus = tmp_path_factory.mktemp("api-corpus")
     shutil.copytree(CORPUS, corpus, dirs_exist_ok=True)
@@ -93,7 +94,7 @@ def test_ask_filters_and_mode(client):
 
 @pytest.mark.parametrize("alias,mode", [("hybrid-rrf", "hybrid"), ("rrf", "hybrid"), ("weighted", "hybrid-weighted")])
 def test_the_api_accepts_the_mode_aliases_the_cli_does(client, alias, mode):
-    """One alias table (qa.engine.MODE_ALIASES) for qa ask, qa eval --modes and POST /v1/ask."""
+    """One alias table (qa.query.engine.MODE_ALIASES) for qa ask, qa eval --modes and POST /v1/ask."""
     r = client.post("/v1/ask", json={"question": "treatment", "mode": alias})
     assert r.status_code == 200, r.text
     assert r.json()["mode"] == mode
@@ -469,7 +470,7 @@ def test_one_structured_log_line_per_request_without_question(client, fake_engin
     assert rec["index_id"] == fake_engine.index_id and rec["path"] == "/v1/ask"
     assert rec["duration_ms"] > 0 and {"embed", "bm25", "total"} <= set(rec["timings_ms"])
     assert "John Smith" not in json.dumps(rec) and "question" not in rec
-    from qa.api import JsonFormatter
+    from qa.service.guards import JsonFormatter
     line = JsonFormatter().format(caplog.records[-1])
     assert json.loads(line)["request_id"] == rec["request_id"] and "\n" not in line
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.bm25 import BM25Index, BM25Params, tokenize
+from qa.index.bm25 import BM25Index, BM25Params, tokenize
 
 
 @pytest.mark.parametrize("text,token", [

@@ -326,7 +326,7 @@ PAYLOADS = {
 
 @pytest.fixture(scope="module")
 def xss_api(real_embedder, site, tmp_path_factory):
-    from qa.build import build_index
+    from qa.index.build import build_index
 
     corpus = tmp_path_factory.mktemp("xss-corpus")
     (corpus / "hostile.md").write_text(HOSTILE)
@@ -388,7 +388,7 @@ V1 = {"adrenaline.md": "# Anaphylaxis\n\nGive adrenaline 0.5 mg IM into the oute
 
 
 def _serve_corpus(folder: Path, out: Path, files: dict[str, str], embedder) -> None:
-    from qa.build import build_index
+    from qa.index.build import build_index
 
     folder.mkdir(exist_ok=True)
     for name, text in files.items():
@@ -408,7 +408,7 @@ def _ask(page, question: str):
 def test_sources_after_a_reload_come_from_the_answering_index(page, site, tmp_path, real_embedder):
     import json as _json
 
-    from qa.answer_model import load_model
+    from qa.query.answer_model import load_model
 
     corpus, out = tmp_path / "corpus", tmp_path / "served"
     _serve_corpus(corpus, out, V1, real_embedder)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.chunk import ChunkParams, blocks, chunk, units
-from qa.corpus import _doc
+from qa.ingest.chunk import ChunkParams, blocks, chunk, units
+from qa.ingest.corpus import _doc
 from qa.types import Document
 
 MD = """# Title
@@ -113,7 +113,7 @@ def test_a_list_after_a_lead_in_is_still_a_list():
 
 
 def test_a_hash_line_in_plain_text_is_not_a_heading(tmp_path):
-    from qa.corpus import read_markdown
+    from qa.ingest.corpus import read_markdown
 
     p = tmp_path / "notes.txt"
     p.write_text("Regimen summary.\n\n# of cycles: 4\n")

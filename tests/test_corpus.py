@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from qa.corpus import CorpusError, read_corpus
+from qa.ingest.corpus import CorpusError, read_corpus
 from conftest import CORPUS
 
 

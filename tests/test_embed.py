@@ -22,7 +22,7 @@ def test_embed_keeps_order_and_normalises():
 
 @pytest.mark.slow
 def test_traced_question_path_gives_the_eager_vectors(real_embedder):
-    from qa.embed import SentenceTransformerEmbedder
+    from qa.embed.torch import SentenceTransformerEmbedder
 
     assert real_embedder._traced is not None, "the TorchScript question path fell back to eager"
     eager = SentenceTransformerEmbedder(trace=False)
@@ -40,7 +40,7 @@ def test_traced_question_path_gives_the_eager_vectors(real_embedder):
 @pytest.mark.slow
 def test_bf16_indexing_batches_stay_within_cosine_of_fp32(real_embedder):
     """On CPUs with bf16 hardware, indexing batches run in bf16; their vectors must match fp32's."""
-    from qa.embed import SentenceTransformerEmbedder
+    from qa.embed.torch import SentenceTransformerEmbedder
 
     texts = ["Give ATRA at once in suspected APL.", "Midostaurin 50 mg twice daily on days 8-21.",
              "Infant ALL with KMT2A rearrangement has a poor prognosis. " * 12]

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from qa.engine import QuestionError
+from qa.query.question import QuestionError
 from qa.types import Filters
 
 # (question as a clinician types it, a phrase the first cited sentence must contain)
@@ -35,7 +35,7 @@ OUT_OF_CORPUS = [
 @pytest.mark.parametrize("question,expected", ANSWERABLE)
 def test_the_right_sentence_is_quoted(engine, question, expected):
     """The scorer's choice, whatever the abstainer decides (abstention is judged below)."""
-    from qa.engine import Engine
+    from qa.query.engine import Engine
 
     composing = Engine(engine.data, engine.embedder, abstain=False)
     a = composing.ask(question)

@@ -9,8 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa.build import build_index
-from qa.engine import Engine, QuestionError
+from qa.index.build import build_index
+from qa.query.engine import Engine
+from qa.query.question import QuestionError
 from conftest import CORPUS, FakeEmbedder
 
 
@@ -102,12 +103,12 @@ def test_encodings_abandoned_at_the_budget_never_run_later(fake_engine):
 
 
 def test_the_embedding_pool_has_one_worker_per_admitted_question(fake_engine):
-    from qa.api import create_app
-    from qa.settings import Settings
+    from qa.service.app import create_app
+    from qa.service.settings import Settings
 
     assert Engine(fake_engine.data, FakeEmbedder(), embed_budget_ms=50, embed_workers=7)._pool._max_workers == 7
     app = create_app(Settings(max_concurrency=3), engine=fake_engine)
-    assert app.state.engine_kw["embed_workers"] == 3
+    assert app.state.service.engine_kw["embed_workers"] == 3
 
 
 @pytest.mark.slow
@@ -123,7 +124,7 @@ def test_concurrent_answers_equal_sequential(engine):
 
 
 def test_a_broken_leg_degrades_and_both_broken_raise(fake_engine):
-    from qa.engine import RetrievalError
+    from qa.query.engine import RetrievalError
 
     class BrokenBM25:
         def search(self, *a, **kw):

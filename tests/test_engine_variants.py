@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from qa.build import build_index
-from qa.calibration import Calibration
-from qa.engine import Engine
+from qa.index.build import build_index
+from qa.query.calibration import Calibration
+from qa.query.engine import Engine
 from conftest import CORPUS, FakeEmbedder
 
 SITE = Calibration(threshold=-99.0, a=0.5, b=0.1, rule="a site's own", fitted_on="test")

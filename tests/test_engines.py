@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from qa.engines import EngineSlot
+from qa.service.engines import EngineSlot
 
 
 class Eng:

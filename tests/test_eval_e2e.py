@@ -13,9 +13,8 @@ from test_eval_suites import SQUAD
 
 @pytest.mark.slow
 def test_qa_eval_seeds_with_calibration(tmp_path):
-    from qa.calibration import load_calibration
+    from qa.query.calibration import load_calibration
     from qa.cli import app
-    import qa.eval_cli  # noqa: F401
 
     out, cal = tmp_path / "report", tmp_path / "calibration.json"
     args = ["eval", str(ROOT / "eval" / "seeds"), "--split", "test", "--modes", "bm25,dense,hybrid-rrf,hybrid-weighted",
@@ -43,9 +42,8 @@ def test_qa_eval_seeds_with_calibration(tmp_path):
 
 @pytest.mark.slow
 def test_calibrate_writes_where_qa_calibration_points_not_into_the_package(tmp_path, monkeypatch):
-    from qa.answer_model import DEFAULT_PATH
+    from qa.query.answer_model import DEFAULT_PATH
     from qa.cli import app
-    import qa.eval_cli  # noqa: F401
 
     shipped = DEFAULT_PATH.read_bytes()
     target = tmp_path / "site-calibration.json"
@@ -62,7 +60,6 @@ def test_calibrate_writes_where_qa_calibration_points_not_into_the_package(tmp_p
 @pytest.mark.slow
 def test_calibrate_refuses_a_single_split_squad_file(tmp_path):
     from qa.cli import app
-    import qa.eval_cli  # noqa: F401
 
     p = tmp_path / "mini.json"
     p.write_text(json.dumps(SQUAD))

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from qa.calibration import Calibration
+from qa.query.calibration import Calibration
 from qa.eval import metrics as M
 from qa.eval.calibrate import choose_threshold, fit, fit_platt
 
@@ -116,6 +116,6 @@ def test_platt_fit_is_monotone_and_fit_writes_rule(tmp_path):
     assert cal.confidence(0.7) > cal.confidence(0.1)
     assert "5%" in cal.rule and rep["ece_dev_after"] <= rep["ece_dev_before"] + 1e-9
     cal.save(tmp_path / "c.json")
-    from qa.calibration import load_calibration
+    from qa.query.calibration import load_calibration
 
     assert load_calibration(tmp_path / "c.json") == cal

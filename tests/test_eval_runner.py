@@ -7,11 +7,11 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from qa.calibration import Calibration
+from qa.query.calibration import Calibration
 from qa.eval import report as R
 from qa.eval.compare import compare
 from qa.eval.runner import EvalSettings, evaluate_suite, parse_modes, resolve_evidence
-from qa.engine import Engine
+from qa.query.engine import Engine
 from qa.eval.suites import read_beir
 from test_eval_suites import write_beir
 
@@ -101,7 +101,6 @@ def test_compare_flags_only_large_deltas():
 
 def test_cli_compare_and_errors(tmp_path):
     from qa.cli import app
-    import qa.eval_cli  # noqa: F401  (registers `qa eval`)
 
     for name, v in (("a", 0.5), ("b", 0.9)):
         (tmp_path / name).mkdir()
@@ -114,7 +113,7 @@ def test_cli_compare_and_errors(tmp_path):
     r = runner.invoke(app, ["eval", "compare", str(tmp_path / "a"), "--json", str(tmp_path / "b")])
     assert json.loads(r.output)["rows"][0]["significant"] is True
     r = runner.invoke(app, ["eval", "compare", str(tmp_path / "a")])
-    assert r.exit_code == 2 and "needs two reports" in r.output
+    assert r.exit_code == 2 and "Missing argument 'B'" in r.output
     bad = write_beir(tmp_path / "bad", [], {"test": [("1", "d1", 1)]})
     (bad / "queries.jsonl").write_text('{"_id": "1", "text": "q"}\nnot json\n')
     r = runner.invoke(app, ["eval", str(bad)])
@@ -141,7 +140,7 @@ def test_compare_is_paired_when_per_question_files_exist(tmp_path):
 def test_a_documents_only_suite_gets_a_retrieval_only_index_and_document_metrics(tmp_path, fake_embedder, monkeypatch):
     """SciFact-like: no evidence, answers or answerable flags. No sentence vectors are embedded
     (half or more of the indexing work) and no answers composed; the rankings equal a full run's."""
-    from qa.store import load_index
+    from qa.index.store import load_index
 
     queries = [{"_id": "q1", "text": "midostaurin FLT3"}, {"_id": "q2", "text": "BTK inhibitor"}]
     s = read_beir(write_beir(tmp_path / "docsonly", queries, {"test": [("q1", "aml", 1), ("q2", "cll", 1)]},
@@ -171,7 +170,7 @@ def test_a_documents_only_suite_gets_a_retrieval_only_index_and_document_metrics
 
 
 def _full_index(suite, embedder, tmp_path):
-    from qa.build import build_index
+    from qa.index.build import build_index
 
     build_index(suite.corpus, tmp_path / "full", embedder)
     return tmp_path / "full"
@@ -192,7 +191,7 @@ def test_batch_encoded_questions_score_as_single_ones_and_only_single_ones_give_
 
 def test_the_harness_reads_asks_hits_instead_of_retrieving_again(suite, fake_embedder, tmp_path, monkeypatch):
     """Per question and mode: one ask (its own retrieval) and one deep retrieval, nothing more."""
-    from qa.engine import Engine
+    from qa.query.engine import Engine
 
     calls = []
     real = Engine.retrieve

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.fuse import RRF_K, rrf, single, weighted
+from qa.query.fuse import RRF_K, rrf, single, weighted
 
 
 def test_rrf_hand_checked():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.normalize import expand_question, fold_spelling
+from qa.query.normalize import expand_question, fold_spelling
 
 
 @pytest.mark.parametrize("gb,us", [

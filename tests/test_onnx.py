@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.corpus import read_corpus
-from qa.chunk import units
+from qa.ingest.corpus import read_corpus
+from qa.ingest.chunk import units
 from conftest import CORPUS
 
 
@@ -28,7 +28,7 @@ def test_onnx_vectors_match_torch(real_embedder, tmp_path, monkeypatch):
 
 def test_the_export_cache_key_covers_every_byte_of_the_weights(tmp_path):
     """Two checkpoints that share their first MiB (a fine-tune of the same base) get two exports."""
-    from qa.onnx_embed import _weights_hash
+    from qa.embed.onnx import _weights_hash
 
     a, b = tmp_path / "a", tmp_path / "b"
     for d, last in ((a, b"\x00"), (b, b"\x01")):

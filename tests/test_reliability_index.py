@@ -16,15 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from qa.build import build_index
-from qa.store import load_index
+from qa.index.build import build_index
+from qa.index.store import load_index
 from conftest import ROOT, FakeEmbedder
 
 BUILD = """
 import sys, time
 sys.path.insert(0, "tests")
 from conftest import FakeEmbedder
-from qa.build import build_index
+from qa.index.build import build_index
 
 class Slow(FakeEmbedder):  # a build of ~1.5-2.5 s with start-up, so kills land before, during and after the swap
     def embed_batch(self, texts):

@@ -20,12 +20,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import CORPUS, FakeEmbedder
-from qa.api import create_app
-from qa.build import build_index
-from qa.chunk import ChunkParams
-from qa.engine import Engine
-from qa.settings import Settings
-from qa.store import load_index
+from qa.service.app import create_app
+from qa.index.build import build_index
+from qa.ingest.chunk import ChunkParams
+from qa.query.engine import Engine
+from qa.service.settings import Settings
+from qa.index.store import load_index
 
 TOKEN = "reload-token-0123456789abcdef"
 AUTH = {"authorization": f"Bearer {TOKEN}"}
@@ -124,7 +124,7 @@ def test_reload_picks_up_a_rebuilt_index_and_reuses_the_embedder(served):
         d = r.json()
         assert d["status"] == "reloaded" and d["changed"] and d["embedder_reused"]
         assert d["index_id"] == built["index_id"] and d["previous_index_id"] == served["first"]["index_id"]
-        assert app.state.engines.current.embedder is embedder  # no second model in memory
+        assert app.state.service.slot.current.embedder is embedder  # no second model in memory
         assert c.get("/v1/readyz").json()["index_id"] == built["index_id"]
         a = c.post("/v1/ask", json={"question": "what does the revision note say"}).json()
         assert a["index_id"] == built["index_id"]
@@ -206,7 +206,7 @@ def test_five_reloads_under_twenty_concurrent_clients(served):
     assert set(seen) >= {a_id, b_id} and sum(seen.values()) >= 40, seen
     print(f"\n5 reloads under 20 clients: {sum(seen.values())} answers checked across {len(seen)} indexes, 0 errors")
     # engines swapped out were closed once their last request finished: no embedding threads pile up
-    live = app.state.engine_kw["embed_workers"]  # the one live engine's pool (QA_MAX_CONCURRENCY workers)
+    live = app.state.service.engine_kw["embed_workers"]  # the one live engine's pool (QA_MAX_CONCURRENCY workers)
     deadline = time.monotonic() + 5
     while embed_threads() > threads_before + live and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -216,7 +216,7 @@ def test_five_reloads_under_twenty_concurrent_clients(served):
 def test_a_request_in_flight_keeps_its_engine(served):
     """Hold one request, reload twice: it finishes on its own engine, open and undegraded, which is
     closed only after it ends."""
-    from qa.engine import Engine
+    from qa.query.engine import Engine
 
     old = Engine.load(served["out"], FakeEmbedder(), embed_budget_ms=2000)  # with an embedding pool to close
     entered, release = threading.Event(), threading.Event()
@@ -301,13 +301,13 @@ def test_reload_of_a_missing_or_mismatched_index_fails_clearly(served, tmp_path)
 
 
 def test_reload_with_an_unexpected_error_is_500_without_details(served, monkeypatch):
-    import qa.store
+    import qa.index.store
 
     def boom(*a, **kw):
         raise RuntimeError("boom at /srv/secret/dense.faiss")
 
     app = create_app(settings(served["out"]), engine=engine_at(served["out"]))
-    monkeypatch.setattr(qa.store, "load_index", boom)
+    monkeypatch.setattr(qa.index.store, "load_index", boom)
     with TestClient(app) as c:
         err = assert_error(c.post("/v1/admin/reload", headers=AUTH), 500, "reload_failed")
         assert "boom" not in err["message"] and "secret" not in err["message"]
@@ -315,17 +315,17 @@ def test_reload_with_an_unexpected_error_is_500_without_details(served, monkeypa
 
 
 def test_one_reload_at_a_time(served, monkeypatch):
-    import qa.store
+    import qa.index.store
 
     entered, release = threading.Event(), threading.Event()
-    real = qa.store.load_index
+    real = qa.index.store.load_index
 
     def slow_load(*a, **kw):
         entered.set()
         release.wait(10)
         return real(*a, **kw)
 
-    monkeypatch.setattr(qa.store, "load_index", slow_load)
+    monkeypatch.setattr(qa.index.store, "load_index", slow_load)
     app = create_app(settings(served["out"]), engine=engine_at(served["out"]))
     with TestClient(app) as c:
         first: dict = {}

@@ -20,10 +20,10 @@ schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 from conftest import CORPUS, FakeEmbedder  # noqa: E402
-from qa.api import create_app  # noqa: E402
-from qa.build import build_index  # noqa: E402
-from qa.engine import Engine  # noqa: E402
-from qa.settings import Settings  # noqa: E402
+from qa.service.app import create_app  # noqa: E402
+from qa.index.build import build_index  # noqa: E402
+from qa.query.engine import Engine  # noqa: E402
+from qa.service.settings import Settings  # noqa: E402
 
 SEMANTIC_422 = {"invalid_question", "question_too_long"}
 EXAMPLES = int(os.environ.get("QA_SCHEMATHESIS_EXAMPLES", "40"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.sentences import MAX_SENTENCE_CHARS, split_spans
+from qa.ingest.sentences import MAX_SENTENCE_CHARS, split_spans
 
 PROTECTED = [
     "cytarabine 100-200 mg/m² IV days 1-7",

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from qa.settings import Settings
+from qa.service.settings import Settings
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.build import build_index
-from qa.corpus import CorpusError
-from qa.engine import Engine
-from qa.store import MANIFEST, IndexCorrupt, IndexError_, load_index
+from qa.index.build import build_index
+from qa.ingest.corpus import CorpusError
+from qa.query.engine import Engine
+from qa.index.store import MANIFEST, IndexCorrupt, IndexError_, load_index
 from conftest import FakeEmbedder
 
 
@@ -28,8 +28,8 @@ def test_build_and_load(built):
     data = load_index(out)
     assert data.index_id == stats.index_id and len(data.chunks) == stats.chunks
     for i in range(len(data.sentences)):
-        d, s, e, c = data.sentences[i]
-        assert data.chunks[c].start <= s and e <= data.chunks[c].end
+        sent = data.sentences[i]
+        assert data.chunks[sent.chunk].start <= sent.start and sent.end <= data.chunks[sent.chunk].end
     for c in data.chunks:
         assert data.docs[c.doc].text[c.start:c.end] == data.chunk_text(c)
 
@@ -145,7 +145,7 @@ import sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[3])
 from conftest import FakeEmbedder
-from qa.build import build_index
+from qa.index.build import build_index
 print(build_index(Path(sys.argv[1]), Path(sys.argv[2]), FakeEmbedder(), reuse=False).index_id)
 """
 

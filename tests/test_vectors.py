@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qa.vectors import VectorIndex, choose_kind
+from qa.index.vectors import VectorIndex, choose_kind
 
 
 def unit(n, d, seed=0):

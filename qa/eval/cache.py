@@ -14,9 +14,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
-from qa.bm25 import BM25Params
-from qa.chunk import ChunkParams
-from qa.store import FORMAT_VERSION, IndexError_, read_manifest, sha256_file
+from qa.index.bm25 import BM25Params
+from qa.ingest.chunk import ChunkParams
+from qa.index.store import FORMAT_VERSION, IndexError_, read_manifest, sha256_file
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 CACHE = ROOT / "eval" / "cache"
@@ -40,7 +40,7 @@ def cached_index(corpus: Path, embedder, *, name: str = "suite", cache_dir: Path
     ``docs`` (with a ``docs_note`` naming how they were derived, e.g. a --limit) replaces reading
     the corpus file, for suites whose corpus is not a BEIR file or is cut down.
     """
-    from qa.build import build_index
+    from qa.index.build import build_index
 
     corpus_sha = corpus_sha or sha256_file(Path(corpus))
     key = index_key(corpus_sha, embedder.vector_id, chunk_params, bm25_params, docs_note, sentence_vectors)

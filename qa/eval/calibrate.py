@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from qa.calibration import Calibration
+from qa.query.calibration import Calibration
 from qa.eval import metrics as M
 
 MAX_RISK = 1.0

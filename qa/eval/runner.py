@@ -20,14 +20,14 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
 
-from qa.calibration import Calibration
-from qa.engine import Engine, RetrievalParams, prepare_question, resolve_mode
-from qa.answer import AnswerParams
+from qa.query.calibration import Calibration
+from qa.query.engine import Engine, RetrievalParams
+from qa.query.question import prepare_question, resolve_mode
+from qa.query.answer import AnswerParams
 from qa.eval import metrics as M
 from qa.eval.suites import Query, Suite
-from qa.eval.summary import STAGES, QuestionResult, per_question_rows, summarize  # noqa: F401  (re-exported)
+from qa.eval.summary import QuestionResult, per_question_rows, summarize
 
 
 
@@ -54,7 +54,7 @@ def parse_modes(text: str) -> list[str]:
 @dataclass
 class EvalSettings:
     modes: list[str] = field(default_factory=lambda: ["bm25", "dense", "hybrid", "hybrid-weighted"])
-    default_mode: str = "hybrid-weighted"  # the engine default (qa.engine.DEFAULT_MODE)
+    default_mode: str = "hybrid-weighted"  # the engine default (qa.query.engine.DEFAULT_MODE)
     top_k: int = 5
     max_sentences: int = 3
     deep_k: int = 300  # chunks retrieved for Recall@100
@@ -80,7 +80,7 @@ def resolve_evidence(engine: Engine, q: Query) -> list[GoldSpan]:
     the evidence text is located in the stored text, taking the occurrence nearest the given
     offset. Evidence whose text is not found keeps no offsets and is matched by containment.
     """
-    from qa.corpus import nfkc
+    from qa.ingest.corpus import nfkc
 
     out = []
     for ev in q.evidence:
@@ -194,7 +194,7 @@ def run_questions(engine: Engine, suite: Suite, settings: EvalSettings,
 
 def _limited_docs(suite: Suite, n: int):
     """For ``--limit``: the judged and evidence documents of the kept questions plus the first 10*n others."""
-    from qa.corpus import read_corpus
+    from qa.ingest.corpus import read_corpus
 
     docs = read_corpus(suite.corpus)
     budget = max(10 * n, 50)

@@ -27,7 +27,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa.store import sha256_file
+from qa.index.store import sha256_file
 
 
 class SuiteError(ValueError):

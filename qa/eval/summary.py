@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.calibration import Calibration
+from qa.query.calibration import Calibration
 from qa.eval import metrics as M
 from qa.eval.suites import Suite
 

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from qa import fuse
-from qa.bm25 import tokenize
+from qa.query import fuse
+from qa.index.bm25 import tokenize
 from qa.eval import metrics as M
 from qa.eval.runner import EvalSettings, load_engine
 from qa.eval.suites import load_suite
-from qa.engine import prepare_question
+from qa.query.question import prepare_question
 
 
 def legs(engine, suite, depth: int):

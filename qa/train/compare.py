@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from qa.eval.metrics import bootstrap_ci
-from qa.features import SENTENCE_FEATURES, quotable
+from qa.query.features import SENTENCE_FEATURES, quotable
 from qa.train import fit as Fit
 from qa.train.data import Item
 

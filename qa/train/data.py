@@ -23,11 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.engine import Engine, QuestionError, prepare_question
+from qa.query.engine import Engine
+
+from qa.query.question import QuestionError, prepare_question
 from qa.eval import metrics as M
 from qa.eval.runner import resolve_evidence
 from qa.eval.suites import Query, Suite
-from qa.features import QuestionTerms, candidates, sentence_matrix, COSINE_SENTENCE, SENTENCE_FEATURES
+from qa.query.features import QuestionTerms, candidates, sentence_matrix, COSINE_SENTENCE, SENTENCE_FEATURES
 from qa.types import Filters, Hit
 
 
@@ -72,7 +74,8 @@ def _item(engine: Engine, q: Query, text: str, vec, mode: str, source: str, spli
     y = np.zeros(len(cands), np.float32)
     texts = []
     for i, (row, _) in enumerate(cands):
-        d, s, e, _c = (int(v) for v in data.sentences[row])
+        sent = data.sentences[row]
+        d, s, e = sent.doc, sent.start, sent.end
         texts.append(data.docs[d].text[s:e])
         if gold:
             y[i] = float(M.span_hits(data.docs[d].doc_id, s, e, texts[-1], gold))
@@ -132,7 +135,7 @@ def _chosen(qid: str, share: float) -> bool:
 
 def medquad_training_docs(shared: Path):
     """medquad dev's gold documents, less every document of medquad-cancergov, and the cache note."""
-    from qa.corpus import read_corpus
+    from qa.ingest.corpus import read_corpus
     from qa.eval.suites import load_suite
 
     cg = {d.doc_id for d in read_corpus(shared / "medquad-cancergov" / "corpus.jsonl")}

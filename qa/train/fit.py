@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from qa.answer_model import LinearModel
+from qa.query.answer_model import LinearModel
 from qa.eval.metrics import clopper_pearson
 from qa.eval.calibrate import fit_platt as platt  # noqa: F401  (one Platt fit for qa train and qa eval --calibrate)
 

@@ -22,9 +22,9 @@ from typing import Callable
 
 import numpy as np
 
-from qa.answer_model import AnswerModel, Variant
-from qa.calibration import Calibration
-from qa.features import QUESTION_FEATURES, SENTENCE_FEATURES, question_vector, quotable
+from qa.query.answer_model import AnswerModel, Variant
+from qa.query.calibration import Calibration
+from qa.query.features import QUESTION_FEATURES, SENTENCE_FEATURES, question_vector, quotable
 from qa.train import compare
 from qa.train import fit as Fit
 from qa.train.data import Item, collect, medquad_training_docs
@@ -163,8 +163,8 @@ def collect_all(s: TrainSettings, embedder, progress: Callable[[str, int, int], 
                 log: Callable[[str], None] = lambda m: None) -> dict[str, list[Item]]:
     """Items per variant ('hybrid', 'lexical') over every source, original and perturbed."""
     from qa.eval.cache import cached_index
-    from qa.answer_model import UNFITTED
-    from qa.engine import Engine
+    from qa.query.answer_model import UNFITTED
+    from qa.query.engine import Engine
 
     out: dict[str, list[Item]] = {"hybrid": [], "lexical": []}
     for name, suite, docs, note in _sources(s):

@@ -15,32 +15,19 @@ from pathlib import Path
 
 import numpy as np
 
-from qa import answer as ans
-from qa import fuse
-from qa.bm25 import tokenize
-from qa.answer_model import AnswerModel, load_model
-from qa.calibration import Calibration
-from qa.features import FeatureIndex
-from qa.normalize import expand_question
+from qa.query import answer as ans
+from qa.query import fuse
+from qa.index.bm25 import tokenize
+from qa.query.answer_model import AnswerModel, load_model
+from qa.query.calibration import Calibration
+from qa.query.features import FeatureIndex
+from qa.query.question import DEFAULT_MODE, prepare_question, resolve_mode
 from qa.embed import Embedder, load_embedder
-from qa.store import IndexData, load_index
+from qa.index.store import IndexData, load_index
 from qa.types import section_label, Answer, Document, Filters, Hit, Passage
-
-MODES = ("hybrid", "hybrid-weighted", "bm25", "dense")
-# the one place modes have other names (CLI, API and eval all resolve through resolve_mode)
-MODE_ALIASES = {"hybrid-rrf": "hybrid", "rrf": "hybrid", "weighted": "hybrid-weighted"}
-# hybrid-weighted is the default: on SciFact it beat RRF (nDCG@10 0.731 vs 0.714 on test; RRF's best
-# train-tuned setting reached 0.720) and it was also better on covid-qa (eval/reports/, docs/eval.md)
-DEFAULT_MODE = "hybrid-weighted"
-MAX_QUESTION_CHARS = 2000  # embedder sees ~256 word pieces anyway; BM25 beyond this is noise
-
 
 class RetrievalError(RuntimeError):
     """Neither BM25 nor dense retrieval could run; the API answers 503."""
-
-
-class QuestionError(ValueError):
-    """The question cannot be asked (empty, or nothing but punctuation)."""
 
 
 @dataclass(frozen=True)
@@ -52,27 +39,6 @@ class RetrievalParams:
     def __post_init__(self):
         if self.depth < 1 or self.rrf_k < 1 or not 0 <= self.alpha <= 1:
             raise ValueError("retrieval needs depth >= 1, rrf_k >= 1 and 0 <= alpha <= 1")
-
-
-def resolve_mode(mode: str) -> str:
-    """A mode's canonical name; QuestionError (a ValueError) for one qa does not know.
-
-    >>> resolve_mode("hybrid-rrf"), resolve_mode("bm25")
-    ('hybrid', 'bm25')
-    """
-    m = MODE_ALIASES.get(str(mode).strip(), str(mode).strip())
-    if m not in MODES:
-        raise QuestionError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)} "
-                            f"(aliases: {', '.join(f'{a} = {b}' for a, b in MODE_ALIASES.items())})")
-    return m
-
-
-def prepare_question(question: str) -> tuple[str, str]:
-    """(what was typed, whitespace-folded and cut to MAX_QUESTION_CHARS; the expanded question)."""
-    q = " ".join(str(question).split())[:MAX_QUESTION_CHARS]
-    if not any(ch.isalnum() for ch in q):
-        raise QuestionError("the question is empty; type a clinical question")
-    return q, expand_question(q)
 
 
 class Engine:
@@ -120,7 +86,7 @@ class Engine:
 
     @classmethod
     def load(cls, index_dir: Path, embedder: Embedder | None = None, **kw) -> Engine:
-        from qa.store import read_manifest
+        from qa.index.store import read_manifest
 
         manifest = read_manifest(Path(index_dir))
         embedder = embedder or load_embedder(manifest["model"])

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from qa.config import apply_process_env, runtime
-from qa.embed_base import DEFAULT_MODEL, Embedder, EmbedderError, mean_pooled, resolve_model_path
+from qa.embed.base import DEFAULT_MODEL, Embedder, EmbedderError
+from qa.embed.model import mean_pooled, resolve_model_path
 
 
 def _cache_dir() -> Path:

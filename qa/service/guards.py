@@ -34,7 +34,7 @@ from starlette.datastructures import Headers, MutableHeaders
 log = logging.getLogger("qa.api")
 access_log = logging.getLogger("qa.access")
 
-STATIC = Path(__file__).resolve().parent / "static"
+STATIC = Path(__file__).resolve().parents[1] / "static"
 API_VERSION = "1"
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 DEMO_CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; "

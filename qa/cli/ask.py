@@ -1,8 +1,4 @@
-"""The `qa` command: index a corpus, ask questions, evaluate, serve.
-
-Errors a user can fix (missing corpus, missing or corrupt index, empty question) print one line
-saying what to do and exit 2; they never show a traceback.
-"""
+"""`qa ask`: answer a question (or one per line of standard input) from an index, with citations."""
 
 from __future__ import annotations
 
@@ -13,51 +9,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from qa.cli_common import DEFAULT_INDEX, _progress, app, err, fail, out  # noqa: F401  (tests use qa.cli.app)
-
-
-@app.command()
-def index(
-    corpus: Annotated[Path, typer.Argument(help="Folder or file: .md .txt .html .pdf, or a BEIR corpus.jsonl.")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Where the index goes (replaced atomically).")] = DEFAULT_INDEX,
-    model: Annotated[str, typer.Option(envvar="QA_MODEL", help="sentence-transformers model name or path.")] = "all-MiniLM-L6-v2",
-    reuse: Annotated[bool, typer.Option(help="Reuse vectors of unchanged texts from the existing index.")] = True,
-    encoder: Annotated[str, typer.Option(envvar="QA_ENCODER", help="torch, or onnx (int8, ~2-5x faster, built locally once).")] = "torch",
-) -> None:
-    """Build a searchable index of CORPUS: chunks, sentences, vectors and BM25."""
-    from qa.build import build_index
-    from qa.corpus import CorpusError
-    from qa.embed import EmbedderError, load_embedder
-    from qa.store import IndexError_
-
-    try:
-        embedder = load_embedder(model, encoder)
-        with _progress() as bar:
-            task = bar.add_task("embed", total=None)
-            stats = build_index(
-                corpus, out_dir, embedder, reuse=reuse,
-                progress=lambda stage, done, total: bar.update(task, completed=done, total=total),
-                on_skip=lambda s: err.print(f"[yellow]skipped[/] {s.path}: {s.reason}", highlight=False),
-            )
-    except (CorpusError, EmbedderError, IndexError_) as e:
-        fail(str(e))
-    except OSError as e:
-        fail(f"could not write the index to {out_dir}: {e.strerror or e}; the previous index is unchanged")
-    out.print(
-        f"indexed {stats.documents} documents: {stats.chunks} chunks, {stats.sentences} sentences "
-        f"in {stats.total_seconds:.1f} s ({stats.embedded} texts embedded, {stats.reused} vectors reused, {stats.copies} repeated texts) -> {out_dir} "
-        f"[index_id {stats.index_id}]"
-    )
-    if stats.skipped:
-        out.print(f"{len(stats.skipped)} file(s) skipped (see warnings above)")
+from qa.cli.common import DEFAULT_INDEX, app, fail, out
 
 
 def _engine(index_dir: Path):
-    from qa.answer_model import ModelError
-    from qa.calibration import load_calibration
+    from qa.query.answer_model import ModelError
+    from qa.query.calibration import load_calibration
     from qa.embed import EmbedderError
-    from qa.engine import Engine
-    from qa.store import IndexError_
+    from qa.query.engine import Engine
+    from qa.index.store import IndexError_
 
     try:
         return Engine.load(index_dir, calibration=load_calibration())
@@ -98,7 +58,7 @@ def ask(
     doc: Annotated[Optional[list[str]], typer.Option(help="Only these document ids (repeatable).")] = None,
 ) -> None:
     """Answer QUESTION with cited sentences from the index, or say the sources do not answer it."""
-    from qa.engine import QuestionError
+    from qa.query.question import QuestionError
     from qa.types import Filters
 
     engine = _engine(index_dir)
@@ -126,14 +86,3 @@ def ask(
                 out.print()
     if asked == 0:
         fail("no questions on standard input")
-
-
-def main() -> None:
-    from qa import eval_cli, serve_cli, train_cli  # noqa: F401  (register their commands on qa.cli.app)
-    from qa.cli import app as registered  # under `python -m qa.cli` this module is __main__, not qa.cli
-
-    registered()
-
-
-if __name__ == "__main__":
-    main()

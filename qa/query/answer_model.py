@@ -5,9 +5,9 @@ present) and ``lexical`` (mode ``bm25``, or a failed or slow embedder: cosine fe
 so degraded answers never reuse a threshold fitted on hybrid scores.
 
 Each variant holds
-- ``scorer``: a linear model over `qa.features.SENTENCE_FEATURES`, fitted listwise (softmax over
+- ``scorer``: a linear model over `qa.query.features.SENTENCE_FEATURES`, fitted listwise (softmax over
   a question's candidates), whose logit ranks sentences;
-- ``abstainer``: a logistic model over `qa.features.QUESTION_FEATURES`; its logit ``z`` is the
+- ``abstainer``: a logistic model over `qa.query.features.QUESTION_FEATURES`; its logit ``z`` is the
   answer's ``raw_score``;
 - ``calibration``: ``confidence = sigmoid(a*z + b)`` (Platt scaling on a calibration split) and the
   threshold on ``z`` below which qa abstains, chosen by a stated risk-control rule.
@@ -29,12 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.calibration import Calibration
-from qa.features import QUESTION_FEATURES, SENTENCE_FEATURES
+from qa.query.calibration import Calibration
+from qa.query.features import QUESTION_FEATURES, SENTENCE_FEATURES
 
 FORMAT = "qa-answer-model"
 VERSION = 1
-DEFAULT_PATH = Path(__file__).with_name("models") / "answer-model.json"
+DEFAULT_PATH = Path(__file__).resolve().parents[1] / "models" / "answer-model.json"
 VARIANTS = ("hybrid", "lexical")
 
 

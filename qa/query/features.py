@@ -2,7 +2,7 @@
 
 Everything here is cheap at question time: sentence vectors were computed at index time, token
 sets of sentences are cached per row, and idf comes from the BM25 index's own posting counts.
-The same functions feed training (`qa.train`) and answering (`qa.answer`), so a model never sees
+The same functions feed training (`qa.train`) and answering (`qa.query.answer`), so a model never sees
 a feature computed one way in training and another way in use.
 
 Cosine-based columns are zero when there is no question vector (mode ``bm25`` or a failed
@@ -24,8 +24,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from qa.bm25 import tokenize
-from qa.store import IndexData
+from qa.index.bm25 import tokenize
+from qa.index.store import IndexData
 from qa.types import Hit
 
 SENTENCE_FEATURES = (
@@ -131,7 +131,8 @@ class FeatureIndex:
 
     def _unit(self, row: int) -> Unit:
         d = self.data
-        doc_row, start, end, chunk_row = (int(x) for x in d.sentences[row])
+        sent = d.sentences[row]
+        doc_row, start, end, chunk_row = sent.doc, sent.start, sent.end, sent.chunk
         doc = d.docs[doc_row]
         text = doc.text[start:end]
         toks = tokenize(text)
@@ -218,7 +219,7 @@ def sentence_matrix(fx: FeatureIndex, q: QuestionTerms, q_vec: np.ndarray | None
     out = np.zeros((n, len(SENTENCE_FEATURES)), dtype=np.float32)
     for i, ((row, prank), u) in enumerate(zip(cands, units)):
         h = hits[prank - 1]
-        c = data.chunks[int(data.sentences[row][3])]
+        c = data.chunks[int(data.sentences.chunk[row])]
         bm = sum(fx.idf(t) * u.counts[t] * 2.2 / (u.counts[t] + 1.2 * (0.25 + 0.75 * u.n_tokens / fx.avg_len))
                  for t in q.typed if t in u.counts) / q_w
         nb = [r for r in (row - 1, row + 1) if c.sent_lo <= r < c.sent_hi]
@@ -264,7 +265,7 @@ def question_vector(fx: FeatureIndex, q: QuestionTerms, sent: np.ndarray, logits
     covered: set[str] = set()
     for s, _ in cands:
         covered |= _matched(q, fx.unit(s).tokens)
-    docs = {int(fx.data.sentences[cands[i][0]][0]) for i in order[:5] if logits[i] > best - 1.0}
+    docs = {int(fx.data.sentences.doc[cands[i][0]]) for i in order[:5] if logits[i] > best - 1.0}
     return np.array([
         best, second, best - second, sent[order[0], col["cos"]], sent[:, col["cos"]].max(),
         sent[order[0], col["idf_overlap"]], fx.weighted_share(q.typed, covered), _unseen(fx, q),

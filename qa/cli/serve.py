@@ -1,10 +1,10 @@
-"""`qa serve`: registered on the main app (see qa/api.py).
+"""`qa serve`: registered on the main app (see qa/service/app.py).
 
-Flags override `QA_*` environment variables (qa/settings.py). The index is checked before the
+Flags override `QA_*` environment variables (qa/service/settings.py). The index is checked before the
 server starts (a missing or unsupported index is one line and exit 2); the model and index then
 load once in the background while `/v1/healthz` already answers and `/v1/readyz` says 503.
 
-SIGHUP reloads the index at the configured path (see `qa.api`: verified, warmed up, then swapped in
+SIGHUP reloads the index at the configured path (see `qa.service.app`: verified, warmed up, then swapped in
 atomically; a bad index is logged and the old one keeps serving). uvicorn closes idle keep-alive
 connections after ``keep_alive_s`` and answers 503 beyond ``max_connections``.
 """
@@ -17,7 +17,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from qa.cli_common import app, fail
+from qa.cli.common import app, fail
 
 
 @app.command()
@@ -34,9 +34,10 @@ def serve(
     import uvicorn
     from pydantic import ValidationError
 
-    from qa.api import configure_logging, create_app
-    from qa.settings import Settings
-    from qa.store import IndexError_, read_manifest
+    from qa.service.app import create_app
+    from qa.service.guards import configure_logging
+    from qa.service.settings import Settings
+    from qa.index.store import IndexError_, read_manifest
 
     given = {"index": index_dir, "host": host, "port": port, "cors_origins": cors_origins, "docs": docs,
              "log_level": log_level}
@@ -70,7 +71,7 @@ def serve(
                             limit_concurrency=settings.max_connections)
     server = uvicorn.Server(config)
     # uvicorn handles SIGINT and SIGTERM; SIGHUP (which would otherwise end the process) reloads the index
-    signal.signal(signal.SIGHUP, lambda signum, frame: api.state.reload_in_background("SIGHUP"))
+    signal.signal(signal.SIGHUP, lambda signum, frame: api.state.service.reload_in_background("SIGHUP"))
     server.run()
     if failed:
         fail(str(failed[0]))

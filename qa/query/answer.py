@@ -1,8 +1,8 @@
 """The extractive answerer: choose whole stored sentences that answer, and cite them.
 
 Candidates are the sentences and list items of the top fused passages. A learned linear scorer
-(`qa.answer_model`, fitted by `qa train` on real gold questions) ranks them from the signals in
-`qa.features`; a separate abstention model reads question-level evidence (best score, margin,
+(`qa.query.answer_model`, fitted by `qa train` on real gold questions) ranks them from the signals in
+`qa.query.features`; a separate abstention model reads question-level evidence (best score, margin,
 coverage of the question's terms, agreement, unseen terms) and its logit is the raw score that
 the calibration turns into a confidence and compares with the risk-controlled threshold.
 
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa import features as F
-from qa.answer_model import Variant
-from qa.store import IndexData
+from qa.query import features as F
+from qa.query.answer_model import Variant
+from qa.index.store import IndexData
 from qa.types import section_label, Citation, Hit
 
 @dataclass(frozen=True)
@@ -77,18 +77,19 @@ def analyse(fx: F.FeatureIndex, model: Variant, question: str, typed: str, q_vec
 
 def _with_context(data: IndexData, fx: F.FeatureIndex, best: Scored, p: AnswerParams) -> list[Scored]:
     """``best`` plus what it needs to stand on its own, in document order."""
-    d_row, _, _, c_row = (int(x) for x in data.sentences[best.sentence])
+    sents = data.sentences
+    d_row, c_row = sents[best.sentence].doc, sents[best.sentence].chunk
     unit = fx.unit(best.sentence)
     item, lead_in, anaphor = unit.is_item, unit.is_lead_in, unit.is_anaphor
     out = [best]
     row = best.sentence
-    if anaphor and not item and row > 0 and int(data.sentences[row - 1][0]) == d_row:
+    if anaphor and not item and row > 0 and sents.doc[row - 1] == d_row:
         prev = row - 1
-        if data.chunks[int(data.sentences[prev][3])].section == data.chunks[c_row].section:
+        if data.chunks[sents.chunk[prev]].section == data.chunks[c_row].section:
             out.insert(0, Scored(prev, best.score - 1e-3, best.passage_rank))
     if lead_in:
         nxt = row + 1
-        while nxt < len(data.sentences) and len(out) <= p.max_items and int(data.sentences[nxt][0]) == d_row \
+        while nxt < len(sents) and len(out) <= p.max_items and sents.doc[nxt] == d_row \
                 and fx.unit(nxt).is_item:
             out.append(Scored(nxt, best.score - 1e-3, best.passage_rank))
             nxt += 1
@@ -114,7 +115,7 @@ def select(data: IndexData, fx: F.FeatureIndex, scored: list[Scored], max_senten
         rest.extend(group)
         taken.update(g.sentence for g in group)
         texts.update(data.sentence_text(g.sentence).strip().lower() for g in group)
-    rest.sort(key=lambda c: (int(data.sentences[c.sentence][0]), int(data.sentences[c.sentence][1])))
+    rest.sort(key=lambda c: (int(data.sentences.doc[c.sentence]), int(data.sentences.start[c.sentence])))
     return [*first, *rest]
 
 
@@ -126,8 +127,8 @@ def _near_duplicate(data: IndexData, cand: Scored, chosen: list[Scored], max_cos
 
 
 def citation(data: IndexData, n: int, sc: Scored) -> Citation:
-    d_row, start, end, c_row = (int(x) for x in data.sentences[sc.sentence])
-    doc, ch = data.docs[d_row], data.chunks[c_row]
+    s = data.sentences[sc.sentence]
+    doc, ch, start, end = data.docs[s.doc], data.chunks[s.chunk], s.start, s.end
     return Citation(
         id=n, doc_id=doc.doc_id, title=doc.title, section=section_label(doc.title, ch.section),
         page=doc.page_at(start), date=doc.date, url=doc.url, text=doc.text[start:end],

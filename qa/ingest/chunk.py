@@ -20,7 +20,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from qa.sentences import split_spans
+from qa.ingest.sentences import split_spans
 from qa.types import Block, Document
 
 _LINE = re.compile(r"[^\n]*(?:\n|$)")

@@ -1,6 +1,6 @@
 """Abstention threshold and the mapping from raw answer score to a calibrated confidence.
 
-The raw score is the abstention model's logit (`qa.answer_model`); each model variant carries its
+The raw score is the abstention model's logit (`qa.query.answer_model`); each model variant carries its
 own calibration, fitted by `qa train`. A site may refit the hybrid one on its own gold questions
 with `qa eval --calibrate`, which writes a file that ``QA_CALIBRATION`` names; such a file records
 the sha256 of the answer model it was fitted for, and is refused with any other model (a

@@ -1,7 +1,10 @@
 """`qa eval`: run gold question suites through qa, or compare two runs (see qa/eval/).
 
     qa eval SUITE [--split S] [--modes bm25,dense,hybrid,hybrid-weighted] [--calibrate] [--out DIR] [--limit N]
-    qa eval compare A.json B.json
+    qa eval compare A.json B.json [--json]
+
+`qa eval` is a command group whose default command is `run`: `qa eval SUITE ...` is
+`qa eval run SUITE ...`, and `compare` is a command of its own with its own --help.
 """
 
 from __future__ import annotations
@@ -13,7 +16,23 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from qa.cli_common import _progress, app, err, fail, out
+from typer.core import TyperGroup
+
+from qa.cli.common import _progress, app, err, fail, out
+
+
+class _RunByDefault(TyperGroup):
+    """A group whose first argument, when it names no sub-command, is the suite of `run`."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+eval_app = typer.Typer(cls=_RunByDefault, no_args_is_help=True,
+                       help="Evaluate qa on a gold suite (`qa eval SUITE`), or compare two runs (`qa eval compare A B`).")
+app.add_typer(eval_app, name="eval")
 
 HEADLINE = ["ndcg@10", "recall@1", "recall@10", "recall@100", "mrr@10", "evidence_hit@5", "answer_hit@1",
             "citation_precision", "em", "f1", "abstain_accuracy", "auroc"]
@@ -33,13 +52,18 @@ def _table(report: dict) -> Table:
     return t
 
 
-def _compare(paths: list[Path], as_json: bool) -> None:
+@eval_app.command("compare")
+def compare_command(
+    a_path: Annotated[Path, typer.Argument(metavar="A", help="The first report.json (or its folder).")],
+    b_path: Annotated[Path, typer.Argument(metavar="B", help="The second report.json (or its folder).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Compare two `qa eval` runs metric by metric, with the noise of each difference."""
     import json
 
     from qa.eval.compare import CompareError, compare, load, warnings_for
 
-    if len(paths) != 2:
-        fail("qa eval compare needs two reports: qa eval compare A.json B.json")
+    paths = [a_path, b_path]
     try:
         a, b = load(paths[0]), load(paths[1])
     except CompareError as e:
@@ -63,10 +87,9 @@ def _compare(paths: list[Path], as_json: bool) -> None:
               "'u': unpaired, 2·sqrt(se_A² + se_B²)", style="dim")
 
 
-@app.command("eval")
+@eval_app.command("run")
 def eval_command(
-    suite_path: Annotated[str, typer.Argument(metavar="SUITE", help="A BEIR suite folder, a SQuAD .json file, or 'compare'.")],
-    reports: Annotated[Optional[list[Path]], typer.Argument(metavar="[A.json B.json]", help="With 'compare': two report.json files (or their folders).")] = None,
+    suite_path: Annotated[str, typer.Argument(metavar="SUITE", help="A BEIR suite folder or a SQuAD .json file.")],
     split: Annotated[Optional[str], typer.Option(help="Split (qrels/<split>.tsv); default test, else dev.")] = None,
     modes: Annotated[str, typer.Option(help="Comma-separated: bm25, dense, hybrid (= hybrid-rrf), hybrid-weighted.")] = "bm25,dense,hybrid,hybrid-weighted",
     calibrate: Annotated[bool, typer.Option("--calibrate", help="Fit the abstention threshold and confidence on the dev split first, and save them.")] = False,
@@ -82,28 +105,19 @@ def eval_command(
     max_risk: Annotated[float, typer.Option(min=0, max=1, help="--calibrate: most wrong answers allowed among answered on dev; 1 = no bound, plain max accuracy (the default: on 32 dev questions a 5%% bound left qa answering a third of answerable questions).")] = 1.0,
     calibration_out: Annotated[Optional[Path], typer.Option(help="Where --calibrate writes (default: the file QA_CALIBRATION names, else calibration.json in the report folder).")] = None,
     cache_dir: Annotated[Optional[Path], typer.Option(help="Index cache folder (default eval/cache).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="compare: print JSON.")] = False,
     perturb: Annotated[Optional[int], typer.Option(metavar="SEED", help="Ask every question as typed in a hurry (shorthand, typos, British spelling; seeded, see qa/eval/perturb.py).")] = None,
 ) -> None:
-    """Evaluate qa on a gold SUITE (all modes side by side), or `qa eval compare A.json B.json`."""
-    if suite_path == "compare" and (reports or not Path("compare").exists()):
-        _compare(list(reports or []), as_json)
-        return
-    if reports:
-        fail(f"unexpected arguments: {' '.join(map(str, reports))} (only `qa eval compare` takes two reports)")
-
+    """Evaluate qa on a gold SUITE (all modes side by side) and write a report (the default command)."""
     from dataclasses import replace
 
-    from qa.answer_model import ModelError, load_model
-    from qa.calibration import load_calibration
-    from qa.config import runtime
+    from qa.query.answer_model import ModelError, load_model
+    from qa.query.calibration import load_calibration
     from qa.embed import EmbedderError, load_embedder
-    from qa.engine import RetrievalParams
+    from qa.query.engine import RetrievalParams
     from qa.eval import report as R
-    from qa.eval.calibrate import fit
     from qa.eval.runner import EvalSettings, evaluate_suite, parse_modes
     from qa.eval.suites import SuiteError, load_suite
-    from qa.store import IndexError_
+    from qa.index.store import IndexError_
 
     try:
         mode_list = parse_modes(modes)
@@ -144,37 +158,10 @@ def eval_command(
                                                       f"{'' if perturb is None else '-perturbed'}-{dt.datetime.now():%Y%m%d-%H%M%S}")
     try:
         if calibrate:
-            if suite.format == "beir":
-                if "dev" not in suite.splits:
-                    fail(f"--calibrate fits on the dev split, and {suite.path} has none (splits: {', '.join(suite.splits)})")
-                dev = load_suite(Path(suite_path), "dev", cache_dir)
-            else:  # one file, one split: fitting on it and then reporting it would tune to the report
-                fail(f"--calibrate fits on a dev split and reports another; {suite.path} is a single-split "
-                     "SQuAD file: convert it to a BEIR folder with dev and test splits, or evaluate without --calibrate")
-            dev_report, dev_rows, dev_engine = run(dev, replace(settings, modes=[default]), calibration, label="dev")
-            rows = [r for r in dev_rows if r["mode"] == default and (r["answer_hit@1"] is not None or not r["answerable"])]
-            if not rows:
-                fail(f"--calibrate needs gold evidence or unanswerable questions in the dev split of {suite.path}")
-            # the file qa ask and the API read when QA_CALIBRATION names it; never the package's model
-            site_file = runtime().calibration
-            env = str(site_file) if site_file else None
-            target = calibration_out or (Path(env) if env else Path(folder) / "calibration.json")
-            calibration, fit_report = fit(
-                [r["raw"] for r in rows], [r["answerable"] for r in rows], [bool(r["answer_hit@1"]) for r in rows],
-                f"{dev.name} {dev.split} ({len(rows)} questions, mode {default}, index {dev_report['index_id']})",
-                calibration or answer_model.variants["hybrid"].calibration, max_risk=max_risk,
-                model_sha=answer_model.sha256)
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
-            calibration.save(target)
-            fit_report["written_to"] = str(target)
-            err.print(f"calibrated on {dev.name}/{dev.split}: threshold {calibration.threshold} "
-                      f"(dev accuracy {fit_report['dev']['accuracy']:.3f}, risk {fit_report['dev']['risk']:.3f}) -> {target}"
-                      + ("" if env == str(target) else
-                         f"; qa ask and qa serve use it with QA_CALIBRATION={target}"), highlight=False)
-            if not fit_report["dev"]["risk_bound_met"]:
-                err.print(f"[yellow]warning:[/] no threshold keeps wrong answers <= {max_risk:.0%} on dev except abstaining on "
-                          f"every question; loosened to <= {fit_report['dev']['risk_bound_used']:.0%} (dev risk "
-                          f"{fit_report['dev']['risk']:.2f})", highlight=False)
+            calibration, fit_report, dev_engine = _calibrate(
+                Path(suite_path), suite, cache_dir, lambda s_, st, cal=calibration: run(s_, st, cal, label="dev"),
+                replace(settings, modes=[default]), calibration or answer_model.variants["hybrid"].calibration,
+                answer_model.sha256, max_risk, calibration_out, Path(folder))
             if not limit:
                 engine = dev_engine  # same corpus, same index
         report, per_q, _ = run(suite, settings, calibration, engine=engine)
@@ -193,3 +180,44 @@ def eval_command(
                   f"{ab['unanswerable_accuracy']:.3f}; risk {ab['risk']:.3f}", highlight=False)
     out.print(f"report: {folder}/report.md  (index {'reused' if report['index_reused'] else 'built'}, "
               f"{report['seconds']['total']:.0f} s)", highlight=False)
+
+
+def _calibrate(suite_path: Path, suite, cache_dir, run_dev, dev_settings, start, model_sha: str, max_risk: float,
+               calibration_out: Path | None, folder: Path):
+    """Fit threshold and confidence on the suite's dev split, save them; (calibration, fit report, dev engine)."""
+    from qa.config import runtime
+    from qa.eval.calibrate import fit
+    from qa.eval.suites import load_suite
+
+    default = dev_settings.default_mode
+    if suite.format == "beir":
+        if "dev" not in suite.splits:
+            fail(f"--calibrate fits on the dev split, and {suite.path} has none (splits: {', '.join(suite.splits)})")
+        dev = load_suite(suite_path, "dev", cache_dir)
+    else:  # one file, one split: fitting on it and then reporting it would tune to the report
+        fail(f"--calibrate fits on a dev split and reports another; {suite.path} is a single-split "
+             "SQuAD file: convert it to a BEIR folder with dev and test splits, or evaluate without --calibrate")
+    dev_report, dev_rows, dev_engine = run_dev(dev, dev_settings)
+    rows = [r for r in dev_rows if r["mode"] == default and (r["answer_hit@1"] is not None or not r["answerable"])]
+    if not rows:
+        fail(f"--calibrate needs gold evidence or unanswerable questions in the dev split of {suite.path}")
+    # the file qa ask and the API read when QA_CALIBRATION names it; never the package's model
+    site_file = runtime().calibration
+    env = str(site_file) if site_file else None
+    target = calibration_out or (Path(env) if env else folder / "calibration.json")
+    calibration, fit_report = fit(
+        [r["raw"] for r in rows], [r["answerable"] for r in rows], [bool(r["answer_hit@1"]) for r in rows],
+        f"{dev.name} {dev.split} ({len(rows)} questions, mode {default}, index {dev_report['index_id']})",
+        start, max_risk=max_risk, model_sha=model_sha)
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    calibration.save(target)
+    fit_report["written_to"] = str(target)
+    err.print(f"calibrated on {dev.name}/{dev.split}: threshold {calibration.threshold} "
+              f"(dev accuracy {fit_report['dev']['accuracy']:.3f}, risk {fit_report['dev']['risk']:.3f}) -> {target}"
+              + ("" if env == str(target) else
+                 f"; qa ask and qa serve use it with QA_CALIBRATION={target}"), highlight=False)
+    if not fit_report["dev"]["risk_bound_met"]:
+        err.print(f"[yellow]warning:[/] no threshold keeps wrong answers <= {max_risk:.0%} on dev except abstaining on "
+                  f"every question; loosened to <= {fit_report['dev']['risk_bound_used']:.0%} (dev risk "
+                  f"{fit_report['dev']['risk']:.2f})", highlight=False)
+    return calibration, fit_report, dev_engine

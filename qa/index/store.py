@@ -5,7 +5,7 @@ Layout (every file listed with its sha256 in ``manifest.json``, which is written
     manifest.json        format version, index_id, model + dim, parameters, versions, file hashes
     documents.jsonl      one document a line: metadata and the normalised text
     chunks.jsonl         one chunk a line: id, document row, offsets, section, page, sentence range
-    sentences.npy        int64 (n, 4): document row, start, end, first chunk
+    sentences.npy        int64 (n, 4): document row, start, end, first chunk (a `SentenceTable`)
     sentence_vectors.npy float32 (n, dim), unit length; (0, dim) in a retrieval-only index
     sentence_keys.npy    uint8 (n, 16): content hash of each sentence's embedded text (vector reuse)
     chunk_keys.npy       uint8 (n, 16): the same for chunks (their vectors live in dense.faiss)
@@ -31,9 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from qa.bm25 import BM25Index, BM25Params
-from qa.types import Chunk, Document, Section
-from qa.vectors import VectorIndex
+from qa.index.bm25 import BM25Index, BM25Params
+from qa.types import Chunk, Document, Section, SentenceTable
+from qa.index.vectors import VectorIndex
 
 FORMAT_VERSION = 4  # 3: list items are embedded after their lead-in sentence; 4: keys include encoder and precision
 MANIFEST = "manifest.json"
@@ -53,7 +53,7 @@ class IndexData:
 
     docs: list[Document]
     chunks: list[Chunk]
-    sentences: np.ndarray  # (n, 4) int64: doc, start, end, chunk
+    sentences: SentenceTable  # doc, start, end, chunk: named int64 columns
     sentence_vectors: np.ndarray
     sentence_keys: np.ndarray
     chunk_keys: np.ndarray
@@ -71,7 +71,8 @@ class IndexData:
         return len(self.sentence_vectors) == len(self.sentences)
 
     def sentence_text(self, i: int) -> str:
-        d, s, e, _ = self.sentences[i]
+        sent = self.sentences[i]
+        d, s, e = sent.doc, sent.start, sent.end
         return self.docs[d].text[s:e]
 
     def chunk_text(self, c: Chunk) -> str:
@@ -123,7 +124,7 @@ def _chunk_row(c: Chunk) -> list:
 def _write_files(folder: Path, data: IndexData) -> None:
     _write_jsonl(folder / "documents.jsonl", (_doc_row(d) for d in data.docs))
     _write_jsonl(folder / "chunks.jsonl", (_chunk_row(c) for c in data.chunks))
-    np.save(folder / "sentences.npy", data.sentences.astype(np.int64), allow_pickle=False)
+    np.save(folder / "sentences.npy", data.sentences.as_array(), allow_pickle=False)
     np.save(folder / "sentence_vectors.npy", data.sentence_vectors.astype(np.float32), allow_pickle=False)
     np.save(folder / "sentence_keys.npy", data.sentence_keys.astype(np.uint8), allow_pickle=False)
     np.save(folder / "chunk_keys.npy", data.chunk_keys.astype(np.uint8), allow_pickle=False)
@@ -261,7 +262,7 @@ def load_index(folder: Path, expect_model: str | None = None, expect_dim: int | 
         data = IndexData(
             docs=_read_docs(folder / "documents.jsonl"),
             chunks=_read_chunks(folder / "chunks.jsonl"),
-            sentences=np.load(folder / "sentences.npy", allow_pickle=False),
+            sentences=SentenceTable.from_array(np.load(folder / "sentences.npy", allow_pickle=False)),
             sentence_vectors=np.load(folder / "sentence_vectors.npy", allow_pickle=False),
             sentence_keys=np.load(folder / "sentence_keys.npy", allow_pickle=False),
             chunk_keys=np.load(folder / "chunk_keys.npy", allow_pickle=False),

@@ -12,9 +12,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from qa.cli_common import _progress, app, err, fail, out
+from qa.cli.common import _progress, app, err, fail, out
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @app.command("train")
@@ -37,7 +37,7 @@ def train_command(
     fitting take a few minutes more. The reported splits (covid-qa dev, medquad-cancergov test,
     eval/seeds test) are never read.
     """
-    from qa.answer_model import DEFAULT_PATH
+    from qa.query.answer_model import DEFAULT_PATH
     from qa.embed import EmbedderError, load_embedder
     from qa.eval import report as R
     from qa.eval.suites import SuiteError

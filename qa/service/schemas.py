@@ -1,0 +1,89 @@
+"""Request and response models of the HTTP API (what /docs shows). Citations and passages are
+qa.types' own dataclasses, so the schema cannot drift from what the engine returns."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from qa.query.question import MODE_ALIASES, MODES
+from qa.types import Citation, Passage
+
+
+class AskFilters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    doc_ids: list[str] = Field(default_factory=list, max_length=200, description="Only these document ids.")
+    sources: list[str] = Field(default_factory=list, max_length=200, description="Only documents from these sources.")
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"question": "FLT3-ITD AML starting 7+3: what do I add, and on which days?"}]})
+    question: str = Field(description="The clinical question, as typed.")
+    top_k: int = Field(5, ge=1, le=50, description="Passages to return.")
+    max_sentences: int = Field(3, ge=1, le=10, description="Most sentences in the answer.")
+    filters: AskFilters | None = None
+    mode: Literal[MODES + tuple(MODE_ALIASES)] | None = Field(  # type: ignore[valid-type]
+        None, description="Retrieval mode (hybrid-rrf = hybrid, as on the command line); the server's default when omitted.")
+
+
+class AnswerOut(BaseModel):
+    """The answer contract; citations and passages are qa.types' own dataclasses, so the schema
+    cannot drift from what the engine returns."""
+
+    question: str
+    answer: str = Field(description="The cited sentences verbatim, each followed by [n]; empty when abstained.")
+    abstained: bool
+    confidence: float
+    raw_score: float
+    citations: list[Citation]
+    passages: list[Passage]
+    index_id: str
+    mode: str
+    degraded: bool
+    timings_ms: dict[str, float]
+
+
+class SectionOut(BaseModel):
+    start: int
+    end: int
+    path: list[str]
+    label: str
+
+
+class DocumentOut(BaseModel):
+    doc_id: str
+    title: str
+    source: str
+    date: str | None
+    url: str | None
+    text: str = Field(description="The stored (normalised) text: citation offsets index into it.")
+    sections: list[SectionOut]
+    pages: list[list[int]]
+    index_id: str
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    request_id: str
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+class ReloadOut(BaseModel):
+    status: Literal["reloaded"]
+    index_id: str
+    previous_index_id: str
+    changed: bool = Field(description="The new index differs from the one served before.")
+    documents: int
+    embedder_reused: bool
+    load_s: float
+
+
+ERRORS = {s: {"model": ErrorOut} for s in (400, 408, 413, 422, 429, 503)}
+ADMIN_ERRORS = {s: {"model": ErrorOut} for s in (401, 409, 429, 500, 503)}

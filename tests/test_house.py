@@ -106,3 +106,11 @@ def test_no_function_over_60_lines_outside_the_allow_list():
                     found[f"{p.relative_to(ROOT).as_posix()}:{node.name}"] = n
     grown = {k: n for k, n in found.items() if n > LONG_FUNCTIONS.get(k, (60, ""))[0]}
     assert not grown, f"over 60 lines (or longer than allowed): {grown}"
+
+
+def test_runtime_settings_are_read_only_where_a_stage_starts():
+    """`qa.config.runtime()` is read by the stage entry points (load_embedder, load_calibration) and
+    the commands, and handed down from there; encoders and the engine never read it themselves."""
+    allowed = {"qa/config.py", "qa/embed/__init__.py", "qa/query/calibration.py"}
+    readers = sorted(p.relative_to(ROOT).as_posix() for p in QA.rglob("*.py") if "runtime()" in p.read_text())
+    assert [r for r in readers if r not in allowed and not r.startswith("qa/cli/")] == []

@@ -23,7 +23,8 @@ ENCODERS = ("torch", "onnx")
 def load_embedder(model: str = DEFAULT_MODEL, encoder: str | None = None) -> Embedder:
     """The model through the chosen encoder: ``torch`` (default) or ``onnx`` (int8, built locally).
 
-    ``QA_ENCODER`` sets the default. Both give the same model's vectors (cosine >= 0.98), so an index
+    The embedding stage's entry point: it reads ``QA_ENCODER``, ``QA_BF16`` and ``QA_ONNX_CACHE``
+    once (`qa.config.runtime`) and hands them to the encoder. ``QA_ENCODER`` sets the default. Both give the same model's vectors (cosine >= 0.98), so an index
     built with one can be queried with the other.
     """
     apply_process_env()  # before torch and transformers load: offline, small oneDNN cache
@@ -35,9 +36,9 @@ def load_embedder(model: str = DEFAULT_MODEL, encoder: str | None = None) -> Emb
     if encoder == "onnx":
         from qa.embed.onnx import OnnxEmbedder
 
-        return OnnxEmbedder(model)
+        return OnnxEmbedder(model, cache_dir=rt.onnx_cache)
     if encoder != "torch":
         raise EmbedderError(f"unknown encoder {encoder!r}; choose one of {', '.join(ENCODERS)}")
     from qa.embed.torch import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(model)
+    return SentenceTransformerEmbedder(model, bf16=rt.bf16)

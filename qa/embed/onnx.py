@@ -20,13 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.config import apply_process_env, runtime
+from qa.config import Runtime, apply_process_env
 from qa.embed.base import DEFAULT_MODEL, Embedder, EmbedderError
 from qa.embed.model import mean_pooled, resolve_model_path
 
 
-def _cache_dir() -> Path:
-    return runtime().onnx_cache
+DEFAULT_CACHE: Path = Runtime.model_fields["onnx_cache"].default  # QA_ONNX_CACHE, read by load_embedder
 
 
 def _weights_hash(model_dir: Path) -> str:
@@ -70,7 +69,8 @@ def export_int8(model: str, target: Path) -> Path:
 class OnnxEmbedder(Embedder):
     precision = "int8"
     encoder = "onnx"
-    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 64, threads: int = 1):
+    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 64, threads: int = 1,
+                 cache_dir: Path = DEFAULT_CACHE):
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -79,7 +79,7 @@ class OnnxEmbedder(Embedder):
         model_dir = Path(resolve_model_path(model))
         if not (model_dir / "tokenizer.json").exists():
             raise EmbedderError(f"the onnx encoder needs a local model folder with tokenizer.json: {model}")
-        path = _cache_dir() / f"{model_dir.name}-{_weights_hash(model_dir)}-int8.onnx"
+        path = Path(cache_dir) / f"{model_dir.name}-{_weights_hash(model_dir)}-int8.onnx"
         if not path.exists():
             export_int8(model, path)
         def session(n_threads: int):

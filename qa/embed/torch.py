@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.config import runtime
 from qa.embed.base import DEFAULT_MODEL, Embedder, EmbedderError
 from qa.embed.model import mean_pooled, resolve_model_path
 
@@ -25,7 +24,7 @@ def _one_torch_thread() -> None:
 
 class SentenceTransformerEmbedder(Embedder):
     def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 64, threads: int | None = None,
-                 trace: bool = True, bf16: bool | None = None):
+                 trace: bool = True, bf16: bool | str | None = None):  # None: "auto" (QA_BF16 is read by load_embedder)
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
@@ -60,7 +59,7 @@ class SentenceTransformerEmbedder(Embedder):
                                                 initializer=_one_torch_thread)
         self._batch_lock = threading.Lock()
         self._traced = self._trace_query_model() if trace else None
-        self.bf16 = self._use_bf16(runtime().bf16 if bf16 is None else str(int(bf16)))
+        self.bf16 = self._use_bf16(bf16 if isinstance(bf16, str) else "auto" if bf16 is None else str(int(bf16)))
 
     def _trace_query_model(self):
         """A frozen TorchScript of transformer + mean pooling for single questions, or None.

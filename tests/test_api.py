@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from conftest import CORPUS, FakeEmbedder
 from qa.service.app import create_app
-from qa.service.guards import RateLimit
+from qa.service.ratelimit import RateLimit
 from qa.service.settings import Settings
 
 SLASH_ID = "1_CancerGov_QA/0000001_1"
@@ -470,7 +470,7 @@ def test_one_structured_log_line_per_request_without_question(client, fake_engin
     assert rec["index_id"] == fake_engine.index_id and rec["path"] == "/v1/ask"
     assert rec["duration_ms"] > 0 and {"embed", "bm25", "total"} <= set(rec["timings_ms"])
     assert "John Smith" not in json.dumps(rec) and "question" not in rec
-    from qa.service.guards import JsonFormatter
+    from qa.service.logs import JsonFormatter
     line = JsonFormatter().format(caplog.records[-1])
     assert json.loads(line)["request_id"] == rec["request_id"] and "\n" not in line
 
@@ -501,3 +501,55 @@ def test_real_engine_answers_over_http(engine):
             assert doc["text"][cit["start"]:cit["end"]] == cit["text"]
         d = c.post("/v1/ask", json={"question": "warfarin reversal before surgery"}).json()
         assert d["abstained"] and d["answer"] == "" and d["passages"]
+
+
+# -- document ids that look like paths (issue 14) ---------------------------------------------------
+
+# ids are data: `.`/`..` segments, `%`, `?`, `#`, `+`, `&`, spaces and non-ASCII must all reach the
+# document they name. `a/b/../c` and `a/c` differ, so resolving the dot segments shows in the text.
+ODD_IDS = {"a/b/../c": "Dot segment document.", "a/c": "The other document.", "./x": "Dot slash document.",
+           "..": "Dot dot document.", "100%": "Percent document.", "q?x=1": "Query document.",
+           "h#frag": "Fragment document.", "x+y&z=1": "Plus and ampersand document.",
+           "with space": "Space document.", "naïve/ü文": "Non-ASCII document."}
+
+
+@pytest.fixture(scope="module")
+def odd_ids_client(tmp_path_factory):
+    from qa.index.build import build_index
+    from qa.query.engine import Engine
+
+    corpus = tmp_path_factory.mktemp("odd-ids")
+    (corpus / "corpus.jsonl").write_text("".join(json.dumps({"_id": i, "title": f"Title of {i}", "text": t}) + "\n"
+                                                 for i, t in ODD_IDS.items()))
+    out = tmp_path_factory.mktemp("odd-ids-idx") / "idx"
+    build_index(corpus, out, FakeEmbedder())
+    with TestClient(create_app(settings(), engine=Engine.load(out, FakeEmbedder()))) as c:
+        yield c
+
+
+@pytest.mark.parametrize("doc_id", list(ODD_IDS))
+def test_document_by_query_id_is_the_named_document(odd_ids_client, doc_id):
+    r = odd_ids_client.get("/v1/documents", params={"id": doc_id}, follow_redirects=False)
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert d["doc_id"] == doc_id and d["title"] == f"Title of {doc_id}" and d["text"].strip() == ODD_IDS[doc_id]
+
+
+def test_document_by_query_id_unencoded_dot_segments(odd_ids_client):
+    # a raw `/` and `..` in the query are not path segments: nothing resolves them
+    r = odd_ids_client.get("/v1/documents?id=a/b/../c", follow_redirects=False)
+    assert r.status_code == 200, r.text
+    assert r.json()["doc_id"] == "a/b/../c" and r.json()["text"].strip() == ODD_IDS["a/b/../c"]
+
+
+@pytest.mark.parametrize("query", ["", "?id=", "?doc_id=a/c"])
+def test_document_without_an_id_is_422_not_a_redirect(odd_ids_client, query):
+    # before ?id= existed, /v1/documents answered a 307 to a Location built from the Host header
+    r = odd_ids_client.get("/v1/documents" + query, follow_redirects=False)
+    err = assert_error(r, 422, "invalid_request")
+    assert "location" not in r.headers and err["details"][0]["loc"] == ["query", "id"]
+
+
+def test_document_by_query_unknown_id_is_404(odd_ids_client):
+    assert_error(odd_ids_client.get("/v1/documents", params={"id": "a/b/c"}), 404, "document_not_found")
+    assert_error(odd_ids_client.get("/v1/documents", params={"id": "a/./c"}), 404, "document_not_found")

@@ -8,6 +8,7 @@ Needs Debian's chromium at /usr/bin/chromium (scripts/setup.sh installs it); ski
 from __future__ import annotations
 
 import functools
+import json
 import http.server
 import threading
 from pathlib import Path
@@ -316,6 +317,14 @@ url: "https://example.org/acalabrutinib"
 
 Acalabrutinib is taken at 100 mg every 12 hours for chronic lymphocytic leukemia.
 """
+# URLs a hostile corpus may give a document (issue 14): each must show no link at all
+HOSTILE_URLS = {
+    "ibrutinib": "JaVaScRiPt:window.__xss=1",
+    "venetoclax": " javascript:window.__xss=1",
+    "obinutuzumab": "data:text/html,<script>window.__xss=1</script>",
+    "rituximab": "//evil.example/x",
+    "idelalisib": "vbscript:msgbox(1)",
+}
 PAYLOADS = {
     "What is the zanubrutinib dose?": "<script>window.__xss=1</script>",
     "how should zanubrutinib tablets be swallowed?": '<img src=x onerror="window.__xss=1">',
@@ -331,6 +340,10 @@ def xss_api(real_embedder, site, tmp_path_factory):
     corpus = tmp_path_factory.mktemp("xss-corpus")
     (corpus / "hostile.md").write_text(HOSTILE)
     (corpus / "safe.md").write_text(SAFE)
+    for drug, url in HOSTILE_URLS.items():
+        (corpus / f"{drug}.md").write_text(f"---\ntitle: {drug.title()} notes\nurl: {json.dumps(url)}\n---\n\n"
+                                           f"# {drug.title()} notes\n\n{drug.title()} is given as directed by the "
+                                           f"{drug} label for lymphoma.\n")
     out = tmp_path_factory.mktemp("xss-idx") / "idx"
     build_index(corpus, out, real_embedder)
     with RealServer(out, tmp_path_factory.mktemp("logs"), cors_origins=site.origin, rate_limit_per_minute=0) as s:
@@ -370,6 +383,20 @@ def test_source_links_are_http_only_and_noopener(page, xss_api, site):
     link.wait_for(timeout=10_000)
     assert link.get_attribute("href") == "https://example.org/acalabrutinib"
     assert link.get_attribute("rel") == "noopener noreferrer" and link.get_attribute("target") == "_blank"
+
+
+def test_hostile_source_urls_never_become_links(page, xss_api, site):
+    page.goto(write_host(site, "urls.html", xss_api.url, 'data-open="true"'))
+    page.locator("qa-widget .panel").wait_for()
+    for drug in HOSTILE_URLS:
+        ask(page, f"how is {drug} given for lymphoma")
+        page.locator("qa-widget .msg.answer >> nth=-1 >> .chip").first.click()
+        page.locator("qa-widget .source mark").wait_for(timeout=10_000)
+        assert f"{drug.title()} notes" in page.locator("qa-widget .source h3").inner_text()
+        assert page.locator("qa-widget .source a").count() == 0, drug
+        page.keyboard.press("Escape")
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert not page.problems, page.problems
 
 
 def test_screenshot_for_readme_exists():
@@ -453,4 +480,87 @@ def test_sources_after_a_reload_come_from_the_answering_index(page, site, tmp_pa
                                ".querySelector('.source .passage').textContent.includes('has changed')",
                                timeout=10_000)
         assert "300 mg" in mark.inner_text() and "150 mg" not in passage.inner_text()  # the quote, never a guess
+    assert not page.problems, page.problems
+
+
+# -- document ids are data, not paths (issue 14) ----------------------------------------------------
+
+# id -> (title, text, a question that cites it). `a/b/../c` and `a/c` are different documents: a
+# widget that puts the id in a URL path has the browser resolve the first to the second.
+ODD_DOCS = {
+    "a/b/../c": ("Imatinib dosing", "Imatinib is taken at 400 mg once daily with food. "
+                 "Check the blood count every week at first.", "imatinib dose"),
+    "a/c": ("Dasatinib dosing", "Dasatinib is taken at 100 mg once daily. Watch for pleural effusion.",
+            "dasatinib dose"),
+    "./x": ("Hydroxyurea notes", "Hydroxyurea lowers a very high white cell count before induction. "
+            "Give it with allopurinol.", "what does hydroxyurea do before induction"),
+    "..": ("Rasburicase notes", "Rasburicase clears uric acid in tumour lysis syndrome. "
+           "Avoid it in G6PD deficiency.", "rasburicase in tumour lysis syndrome"),
+    "100%": ("Vincristine notes", "Vincristine is never given intrathecally because that route is fatal. "
+             "Give it intravenously only.", "can vincristine be given intrathecally"),
+    "q?x=1": ("Pegaspargase notes", "Pegaspargase can cause pancreatitis and thrombosis. "
+              "Check fibrinogen during treatment.", "pegaspargase pancreatitis"),
+    "h#frag": ("Tretinoin notes", "Tretinoin is started at once when promyelocytic leukemia is suspected. "
+               "Do not wait for genetic confirmation.", "when to start tretinoin"),
+    "x+y&z=1": ("Filgrastim notes", "Filgrastim shortens neutropenia after chemotherapy. "
+                "It is given by subcutaneous injection.", "filgrastim neutropenia"),
+    "with space": ("Mesna notes", "Mesna protects the bladder during ifosfamide treatment. "
+                   "Give it with every ifosfamide dose.", "mesna ifosfamide bladder"),
+    "naïve/ü文": ("Blinatumomab notes", "Blinatumomab causes cytokine release syndrome in some patients. "
+                 "Start it in hospital.", "blinatumomab cytokine release syndrome"),
+    # an id is text in the page too: markup in it must show as text and never run
+    '<img src=x onerror="window.__xss=1">': ("Allopurinol notes", "Allopurinol prevents urate nephropathy. "
+                                              "Start it before chemotherapy.", "allopurinol urate nephropathy"),
+}
+
+
+@pytest.fixture(scope="module")
+def odd_ids_api(real_embedder, site, tmp_path_factory):
+    import json as _json
+
+    from qa.index.build import build_index
+    from qa.query.answer_model import load_model
+
+    corpus = tmp_path_factory.mktemp("odd-ids-corpus")
+    (corpus / "corpus.jsonl").write_text("".join(_json.dumps({"_id": i, "title": t, "text": x}) + "\n"
+                                                 for i, (t, x, _) in ODD_DOCS.items()))
+    out = tmp_path_factory.mktemp("odd-ids-idx") / "idx"
+    build_index(corpus, out, real_embedder)
+    cal = corpus / "cal.json"  # answer everything: this test is about the source view, not abstention
+    cal.write_text(_json.dumps({"threshold": -99.0, "a": 1.0, "b": 0.0, "model_sha": load_model().sha256}))
+    with RealServer(out, tmp_path_factory.mktemp("logs"), cors_origins=site.origin, calibration=cal,
+                    rate_limit_per_minute=0) as s:
+        yield s
+
+
+def _cite_in_widget(page, question: str, doc_id: str) -> dict:
+    """Ask in the widget; the citation of DOC_ID from the widget's own /v1/ask reply."""
+    with page.expect_response(lambda r: r.url.endswith("/v1/ask") and r.request.method == "POST") as reply:
+        ask(page, question)
+    cites = reply.value.json()["citations"]
+    cit = next((c for c in cites if c["doc_id"] == doc_id), None)
+    assert cit, (question, doc_id, [c["doc_id"] for c in cites])
+    return cit
+
+
+def test_source_view_shows_the_cited_document_for_ids_that_look_like_paths(page, odd_ids_api, site):
+    page.goto(write_host(site, "odd-ids.html", odd_ids_api.url, 'data-open="true"'))
+    page.locator("qa-widget .panel").wait_for()
+    title, mark = page.locator("qa-widget .source h3"), page.locator("qa-widget .source mark")
+    passage = page.locator("qa-widget .source .passage")
+    seen, want = {}, {}
+    for doc_id, (doc_title, text, question) in ODD_DOCS.items():
+        cit = _cite_in_widget(page, question, doc_id)
+        page.locator(f'qa-widget .msg.answer >> nth=-1 >> .chip[data-cite="{cit["id"]}"]').click()
+        # wait for the fetch to settle, not just for a mark: the error view marks the quote too
+        page.wait_for_function("() => { const p = document.querySelector('qa-widget').shadowRoot"
+                               ".querySelector('.source .passage').textContent; return !p.startsWith('Loading'); }",
+                               timeout=10_000)
+        # the document's own title and whole text, not another document, an error, or a quote-only
+        # view; the highlight is the cited sentence
+        seen[doc_id] = (title.inner_text(), passage.inner_text().strip(), mark.inner_text())
+        want[doc_id] = (doc_title, text, cit["text"])
+        page.keyboard.press("Escape")
+    assert seen == want
+    assert page.evaluate("typeof window.__xss") == "undefined"
     assert not page.problems, page.problems

@@ -35,7 +35,7 @@ def serve(
     from pydantic import ValidationError
 
     from qa.service.app import create_app
-    from qa.service.guards import configure_logging
+    from qa.service.logs import configure_logging
     from qa.service.settings import Settings
     from qa.index.store import IndexError_, read_manifest
 

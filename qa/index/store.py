@@ -217,12 +217,28 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
+def _inside(root: Path, name: str) -> bool:
+    """``name`` is a file under ``root``, by name and after links: a manifest is data, and one that
+    names ``../../etc/hostname`` with its right hash must not make qa read (and confirm) it."""
+    rel = Path(name)
+    if rel.is_absolute() or ".." in rel.parts:
+        return False
+    try:
+        return (root / rel).resolve().is_relative_to(root)
+    except (OSError, RuntimeError):  # a link loop
+        return False
+
+
 def verify_files(folder: Path, manifest: dict[str, Any]) -> None:
     files = manifest.get("files")
     if not isinstance(files, dict) or not files:
         raise IndexCorrupt("index corrupt: manifest lists no files; rebuild with `qa index`")
+    root = folder.resolve()
     for name, info in files.items():
         path = folder / name
+        if not isinstance(name, str) or not isinstance(info, dict) or not _inside(root, name):
+            raise IndexCorrupt(f"index corrupt: the manifest names a file outside the index ({name!r}); "
+                               "rebuild with `qa index`")
         if not path.is_file():
             raise IndexCorrupt(f"index corrupt: {name} is missing; rebuild with `qa index`")
         if path.stat().st_size != info.get("bytes") or sha256_file(path) != info.get("sha256"):

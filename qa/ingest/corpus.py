@@ -18,8 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from qa.ingest.frontmatter import checked_fields, split_front_matter
 from qa.types import Document, Section
 
 SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".jsonl")
@@ -66,19 +65,6 @@ def _check_text(raw: bytes, path: Path) -> str:
         raise ValueError(f"not UTF-8 (byte {e.start})") from None
 
 
-def _split_front_matter(text: str) -> tuple[dict, str]:
-    if not text.startswith("---"):
-        return {}, text
-    m = re.match(r"---[ \t]*\n(.*?)\n---[ \t]*(?:\n|$)", text, re.S)
-    if not m:
-        return {}, text
-    try:
-        meta = yaml.safe_load(m.group(1)) or {}
-    except yaml.YAMLError:
-        return {}, text
-    return (meta if isinstance(meta, dict) else {}), text[m.end():]
-
-
 def _doc(doc_id: str, body: str, meta: dict, fallback_title: str, pages=(), markdown: bool = True) -> Document:
     text = nfkc(body.lstrip("\n"))
     date = meta.get("date")
@@ -97,7 +83,7 @@ def _doc(doc_id: str, body: str, meta: dict, fallback_title: str, pages=(), mark
 
 
 def read_markdown(path: Path, doc_id: str) -> Iterator[Document]:
-    meta, body = _split_front_matter(_check_text(path.read_bytes(), path))
+    meta, body = split_front_matter(_check_text(path.read_bytes(), path))
     yield _doc(doc_id, body, meta, path.stem, markdown=path.suffix.lower() != ".txt")
 
 
@@ -151,10 +137,13 @@ def read_beir(path: Path, doc_id: str) -> Iterator[Document]:
             try:
                 row = json.loads(line)
                 _id, text = str(row["_id"]), row.get("text") or ""
+                if not isinstance(text, str):
+                    raise TypeError(f"text must be a string, not {type(text).__name__}")
+                meta = dict(row.get("metadata") or {})
+                meta.update(title=row.get("title") or "", url=row.get("url") or meta.get("url"))
+                meta = checked_fields(meta)
             except (ValueError, KeyError, TypeError) as e:
                 raise ValueError(f"line {lineno}: not a BEIR document ({e})") from None
-            meta = dict(row.get("metadata") or {})
-            meta.update(title=row.get("title") or "", url=row.get("url") or meta.get("url"))
             yield _doc(_id, text + "\n", meta, _id)
 
 

@@ -10,7 +10,12 @@ The CLI, the API, the eval harness and training all go through `prepare_question
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from qa.query.normalize import expand_question
+
+_SURROGATE = re.compile("[\ud800-\udfff]")  # in a Python str every one is unpaired (pairs decode to one)
 
 MODES = ("hybrid", "hybrid-weighted", "bm25", "dense")
 # the one place modes have other names (CLI, API and eval all resolve through resolve_mode)
@@ -39,9 +44,29 @@ def resolve_mode(mode: str) -> str:
     return m
 
 
+def unpaired_surrogate(text: str) -> int | None:
+    """Offset of the first lone UTF-16 surrogate in ``text`` (JSON's ``"\\ud800"``, or a byte that
+    was not UTF-8 on a command line), else None. Such text cannot be written out as UTF-8.
+
+    >>> unpaired_surrogate("dose " + chr(0xD800) + "?"), unpaired_surrogate("dose 😀?")
+    (5, None)
+    """
+    m = _SURROGATE.search(text)
+    return m.start() if m else None
+
+
 def prepare_question(question: str) -> tuple[str, str]:
-    """(what was typed, whitespace-folded and cut to MAX_QUESTION_CHARS; the expanded question)."""
-    q = " ".join(str(question).split())[:MAX_QUESTION_CHARS]
+    """(what was typed, NFKC-normalised as the corpus is, whitespace-folded and cut to
+    MAX_QUESTION_CHARS; the same expanded). Fullwidth "ＦＬＴ３" is then the corpus's "FLT3"
+    for retrieval and for the answerer's term features alike.
+
+    >>> prepare_question("ＦＬＴ３  dose?")[0]
+    'FLT3 dose?'
+    """
+    if (at := unpaired_surrogate(str(question))) is not None:
+        raise QuestionError(f"the question has an invalid character (a lone UTF-16 surrogate) at "
+                            f"position {at}; send it as UTF-8 text")
+    q = " ".join(unicodedata.normalize("NFKC", str(question)).split())[:MAX_QUESTION_CHARS]
     if not any(ch.isalnum() for ch in q):
         raise QuestionError("the question is empty; type a clinical question")
     return q, expand_question(q)

@@ -27,7 +27,8 @@ from fastapi import FastAPI
 
 from qa.service import errors, routes
 from qa.service.engines import Service
-from qa.service.guards import API_VERSION, CORS, BodyLimit, RateLimit, RequestContext
+from qa.service.guards import API_VERSION, CORS, BodyLimit, RequestContext
+from qa.service.ratelimit import RateLimit
 from qa.service.settings import Settings
 
 
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, engine=None,
 
     app = FastAPI(
         title="qa", version=API_VERSION, lifespan=lifespan,
+        redirect_slashes=False,  # a redirect would take its host from the Host header: a 404 says it plainly
         description="Answers clinical questions with sentences quoted verbatim from indexed sources, each cited.",
         docs_url="/docs" if settings.docs else None, redoc_url=None,
         openapi_url="/openapi.json" if settings.docs else None,

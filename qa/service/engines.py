@@ -182,10 +182,11 @@ class Service:
         from qa.query.engine import Engine
 
         old_id = current.index_id
-        folder = Path(self.settings.index)
+        folder, model = Path(self.settings.index), None
         try:
             folder = folder.resolve()  # one target: `qa index` may swap the link again while we read
             manifest = read_manifest(folder)
+            model = manifest.get("model")  # a model path may hold spaces: scrubbed whole below
             embedder = getattr(current, "embedder", None)
             reused = embedder is not None and getattr(embedder, "name", None) == manifest.get("model")
             if not reused:
@@ -195,7 +196,10 @@ class Service:
             new.ask("warm up the model and the retrievers")
             return new, reused
         except (IndexError_, EmbedderError) as e:
-            message = scrub_paths(str(e), self.settings.index, folder)
+            text = str(e)
+            if model and any(sep in str(model) for sep in "/\\"):  # a model folder, not a name: hide it whole
+                text = text.replace(str(model), "<model path>")
+            message = scrub_paths(text, self.settings.index, folder)
             log.error("reload failed", extra={"fields": dict(fields, status="failed", error=str(e))})
             raise ApiError(409, "reload_failed", f"reload failed; still serving index {old_id}: {message}") from None
         except Exception as e:  # noqa: BLE001  (anything unexpected: logged, never shown)

@@ -33,6 +33,14 @@ async def validation_error(request: Request, e: RequestValidationError):
 
 
 async def http_error(request: Request, e: StarletteHTTPException):
+    cause = e.__cause__
+    if e.status_code == 400 and isinstance(cause, (RecursionError, ValueError)) and not isinstance(cause, UnicodeError):
+        # FastAPI turns only JSONDecodeError into a 422; JSON nested past the parser's depth or an
+        # integer past Python's 4,300-digit limit is invalid JSON for qa too, so it gets the same 422
+        return error_response(request.scope, 422, "invalid_request",
+                              "the request body is not valid JSON (nested too deep, or a number too long)",
+                              details=[{"loc": ["body"], "msg": "JSON too deep or a number too long",
+                                        "type": "json_invalid"}])
     code = STATUS_CODES.get(e.status_code, "error")
     message = HTTP_MESSAGES.get(e.status_code, "the request could not be handled")
     return error_response(request.scope, e.status_code, code, message, dict(e.headers or {}))

@@ -15,12 +15,9 @@ is read and count bytes as they arrive. Every error is ``{"error": {"code", "mes
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
-import math
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -40,6 +37,8 @@ REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 DEMO_CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; "
             "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
+DOCS_CSP = "frame-ancestors 'none'"
+DOCS_PAGES = ("/docs", "/docs/oauth2-redirect")
 STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                 405: "method_not_allowed", 406: "not_acceptable", 408: "request_timeout", 409: "conflict",
                 413: "payload_too_large", 415: "unsupported_media_type", 422: "invalid_request",
@@ -83,44 +82,15 @@ async def send_error(scope, send, status: int, code: str, message: str, headers:
 
 _PATH_RE = re.compile(r"(?<![\w.])(?:[A-Za-z]:)?(?:/[^\s/'\"`]+)+/?")
 
+QUOTED_PATH_RE = re.compile(r"(['\"])[^'\"\n]*[/\\][^'\"\n]*\1")  # 'a path/with spaces'
 
 def scrub_paths(message: str, *paths: Any) -> str:
     """The message with file system paths replaced: error bodies never show where files live."""
     for p in paths:
         if p:
             message = message.replace(str(p), "<index>")
+    message = QUOTED_PATH_RE.sub("<path>", message)  # first: a quoted path may hold spaces
     return _PATH_RE.sub("<path>", message)
-
-
-# -- logging ---------------------------------------------------------------------------------
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object a line: access records carry their fields in ``record.fields``."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        out: dict[str, Any] = {"ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-                               + f".{int(record.msecs):03d}Z",
-                               "level": record.levelname.lower(), "logger": record.name}
-        fields = getattr(record, "fields", None)
-        if isinstance(fields, dict):
-            out.update(fields)
-        else:
-            out["message"] = record.getMessage()
-        if record.exc_info:
-            out["exc"] = self.formatException(record.exc_info)
-        return json.dumps(out, ensure_ascii=False, default=str)
-
-
-def configure_logging(level: str = "info") -> None:
-    """Send qa's logs (and uvicorn's) to stderr as JSON lines."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
-    for name in ("qa", "uvicorn", "uvicorn.error"):
-        lg = logging.getLogger(name)
-        lg.handlers[:] = [handler]
-        lg.setLevel(level.upper())
-        lg.propagate = False
-    logging.getLogger("uvicorn.access").disabled = True  # RequestContext logs each request once
 
 
 # -- ASGI guards -----------------------------------------------------------------------------
@@ -150,9 +120,10 @@ class RequestContext:
                 h.setdefault("x-content-type-options", "nosniff")
                 h.setdefault("referrer-policy", "no-referrer")
                 h.setdefault("cache-control", "no-store")
-                if not path.startswith("/docs"):  # Swagger UI needs its own scripts
-                    h.setdefault("content-security-policy", API_CSP)
-                    h.setdefault("x-frame-options", "DENY")
+                # Swagger UI needs its own scripts, so its two pages get a CSP that only forbids
+                # framing; every other path (a 404 under /docs too) gets the strict one
+                h.setdefault("content-security-policy", DOCS_CSP if path in DOCS_PAGES else API_CSP)
+                h.setdefault("x-frame-options", "DENY")
             elif message["type"] == "http.response.body":
                 state["bytes"] += len(message.get("body", b""))
             await send(message)
@@ -237,82 +208,6 @@ class CORS:
         await self.app(scope, receive, send_wrapper)
 
 
-def client_key(scope, proxies: list) -> str:
-    """The peer address; behind a trusted proxy, the right-most X-Forwarded-For hop that is not one."""
-    peer = (scope.get("client") or ("unknown",))[0]
-
-    def trusted(addr: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(addr)
-        except ValueError:
-            return False
-        return any(ip in net for net in proxies)
-
-    if not proxies or not trusted(peer):
-        return peer
-    hops = [h.strip() for v in Headers(scope=scope).getlist("x-forwarded-for") for h in v.split(",")]
-    client = peer
-    for hop in reversed([h for h in hops if h]):
-        try:
-            ipaddress.ip_address(hop)
-        except ValueError:
-            break  # garbage from the client side: stop at the last address we could check
-        client = hop
-        if not trusted(hop):
-            break
-    return client
-
-
-class RateLimit:
-    """Token bucket per client over /v1/ask and /v1/documents: 429 with Retry-After when empty."""
-
-    MAX_CLIENTS = 10_000
-
-    def __init__(self, app, per_minute: float, burst: int, proxies: list):
-        self.app, self.rate, self.burst, self.proxies = app, per_minute / 60.0, burst, proxies
-        self.buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last refill time)
-        self.lock = threading.Lock()
-
-    def take(self, key: str, now: float | None = None) -> float:
-        """0 when the request may go ahead, else the seconds until it may."""
-        now = time.monotonic() if now is None else now
-        with self.lock:
-            tokens, last = self.buckets.get(key, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-            if tokens >= 1.0:
-                self.buckets[key] = (tokens - 1.0, now)
-                wait = 0.0
-            else:
-                self.buckets[key] = (tokens, now)
-                wait = (1.0 - tokens) / self.rate
-            if len(self.buckets) > self.MAX_CLIENTS:
-                self._prune(now)
-        return wait
-
-    def _prune(self, now: float) -> None:
-        full = [k for k, (t, last) in self.buckets.items() if t + (now - last) * self.rate >= self.burst]
-        for k in full:
-            del self.buckets[k]
-        while len(self.buckets) > self.MAX_CLIENTS:  # still too many: drop the oldest
-            del self.buckets[min(self.buckets, key=lambda k: self.buckets[k][1])]
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        key = client_key(scope, self.proxies)
-        scope["qa.client"] = key
-        path = scope.get("path", "")
-        limited = self.rate > 0 and scope["method"] != "OPTIONS" and (
-            path == "/v1/ask" or path.startswith(("/v1/documents/", "/v1/admin/")))
-        if limited:
-            wait = self.take(key)
-            if wait > 0:
-                return await send_error(scope, send, 429, "rate_limited",
-                                        "too many requests from this client; try again shortly",
-                                        {"retry-after": str(max(1, math.ceil(wait)))})
-        await self.app(scope, receive, send)
-
-
 class BodyLimit:
     """413 for bodies over `limit` bytes: by Content-Length up front, else by counting what arrives.
 
@@ -327,7 +222,13 @@ class BodyLimit:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         message = f"the request body is larger than {self.limit} bytes"
-        length = Headers(scope=scope).get("content-length")
+        headers = Headers(scope=scope)
+        length = headers.get("content-length")
+        if length is not None and "transfer-encoding" in headers:
+            # RFC 9112 6.3: a request with both is a smuggling attempt or a broken client; a proxy in
+            # front may have read the body by one and the server by the other
+            return await send_error(scope, send, 400, "bad_request",
+                                    "the request has both Content-Length and Transfer-Encoding; send one")
         if length is not None:
             try:
                 too_big = int(length) > self.limit

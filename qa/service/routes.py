@@ -2,7 +2,7 @@
 is a few lines: check, run on the request's own engine, shape the reply.
 
     POST /v1/ask                 answer with cited sentences, or abstain
-    GET  /v1/documents/{doc_id}  a stored document, for citation offsets
+    GET  /v1/documents?id=...    a stored document, for citation offsets (also /v1/documents/{doc_id})
     GET  /v1/healthz, /v1/readyz
     POST /v1/admin/reload        only when an admin token is configured (else 404)
     GET  /, /widget.js, /demo.css, /favicon.ico
@@ -16,7 +16,7 @@ from functools import cache
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from qa.query.engine import RetrievalError
@@ -70,9 +70,26 @@ async def ask(body: AskRequest, request: Request, svc: ServiceDep):
     return JSONResponse(answer.to_dict())
 
 
+DOC_RESPONSES = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
+
+
+@api.get("/v1/documents", response_model=DocumentOut, responses=DOC_RESPONSES, tags=["documents"],
+         summary="A stored document by id: text, sections and metadata, for citation offsets")
+async def document_by_query(request: Request, svc: ServiceDep,
+                            doc_id: Annotated[str, Query(alias="id", min_length=1,
+                                                         description="The document id, percent-encoded as a whole")]):
+    # ids are data, not paths: in the query string `.`/`..` segments, `%`, `?` and `#` survive
+    # URL parsing, where a browser would resolve `a/b/../c` in a path to another document
+    return _document(doc_id, request, svc)
+
+
 @api.get("/v1/documents/{doc_id:path}", response_model=DocumentOut, responses={404: {"model": ErrorOut}},
-         tags=["documents"], summary="A stored document: text, sections and metadata, for citation offsets")
+         tags=["documents"], summary="A stored document (id in the path; prefer ?id= for ids with dot segments)")
 async def document(doc_id: str, request: Request, svc: ServiceDep):
+    return _document(doc_id, request, svc)
+
+
+def _document(doc_id: str, request: Request, svc: Service) -> JSONResponse:
     eng = svc.ready()
     request.scope.get("qa.log", {})["index_id"] = eng.index_id
     doc = eng.document(doc_id)

@@ -3,24 +3,35 @@ qa.types' own dataclasses, so the schema cannot drift from what the engine retur
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from qa.query.question import MODE_ALIASES, MODES
+from qa.query.question import MODE_ALIASES, MODES, unpaired_surrogate
 from qa.types import Citation, Passage
+
+
+def _utf8_text(value: str) -> str:
+    """Text that can be written back out: a lone surrogate (JSON ``"\\ud800"``) is a 422 here,
+    before the request takes an answer slot, not a 500 when the reply echoes it."""
+    if (at := unpaired_surrogate(value)) is not None:
+        raise ValueError(f"invalid character at position {at} (a lone UTF-16 surrogate); send UTF-8 text")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_utf8_text)]
 
 
 class AskFilters(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    doc_ids: list[str] = Field(default_factory=list, max_length=200, description="Only these document ids.")
-    sources: list[str] = Field(default_factory=list, max_length=200, description="Only documents from these sources.")
+    doc_ids: list[Text] = Field(default_factory=list, max_length=200, description="Only these document ids.")
+    sources: list[Text] = Field(default_factory=list, max_length=200, description="Only documents from these sources.")
 
 
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={
         "examples": [{"question": "FLT3-ITD AML starting 7+3: what do I add, and on which days?"}]})
-    question: str = Field(description="The clinical question, as typed.")
+    question: Text = Field(description="The clinical question, as typed.")
     top_k: int = Field(5, ge=1, le=50, description="Passages to return.")
     max_sentences: int = Field(3, ge=1, le=10, description="Most sentences in the answer.")
     filters: AskFilters | None = None

@@ -10,6 +10,7 @@ import ipaddress
 import json
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -31,6 +32,30 @@ def _list(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [str(v).strip() for v in value if str(v).strip()]
     return value
+
+
+def normalise_origin(origin: str) -> str:
+    """An origin as browsers send it: scheme and host in lower case (the host in punycode), the
+    default port left out, no trailing slash; so a configured ``https://Good.Example`` matches.
+
+    >>> normalise_origin("HTTPS://Good.Example:443/"), normalise_origin("http://[::1]:8080")
+    ('https://good.example', 'http://[::1]:8080')
+    """
+    text = origin.strip().rstrip("/")
+    u = urlsplit(text)
+    scheme = u.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise ValueError(f"CORS origin {origin!r} must be '*' or start with http:// or https://")
+    if u.path or u.query or u.fragment or u.username or not u.hostname:
+        raise ValueError(f"CORS origin {origin!r} must be scheme://host[:port] with no path")
+    try:
+        port = u.port
+        host = u.hostname.encode("idna").decode("ascii")
+    except (ValueError, UnicodeError):
+        raise ValueError(f"CORS origin {origin!r} has an invalid host or port") from None
+    host = f"[{host}]" if ":" in host else host
+    default = {"http": 80, "https": 443}[scheme]
+    return f"{scheme}://{host}" + ("" if port in (None, default) else f":{port}")
 
 
 class Settings(BaseSettings):
@@ -74,15 +99,7 @@ class Settings(BaseSettings):
     @field_validator("cors_origins")
     @classmethod
     def _origins(cls, v: list[str]) -> list[str]:
-        out = []
-        for origin in v:
-            origin = origin.rstrip("/")
-            if origin != "*" and not origin.startswith(("http://", "https://")):
-                raise ValueError(f"CORS origin {origin!r} must be '*' or start with http:// or https://")
-            if origin != "*" and origin.count("/") > 2:
-                raise ValueError(f"CORS origin {origin!r} must be scheme://host[:port] with no path")
-            out.append(origin)
-        return out
+        return [o if o == "*" else normalise_origin(o) for o in v]
 
     @field_validator("trusted_proxies")
     @classmethod

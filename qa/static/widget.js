@@ -118,7 +118,6 @@
       return (u.protocol === "http:" || u.protocol === "https:") ? u.href : null;
     } catch (e) { return null; }
   }
-  function docPath(docId) { return String(docId).split("/").map(encodeURIComponent).join("/"); }
   // Python counts code points, JS strings count UTF-16 units: convert offsets when the text has astral characters.
   function unitOffset(text, cp) {
     if (!/[\uD800-\uDFFF]/.test(text)) return cp;
@@ -310,10 +309,12 @@
   // -- the source view: the cited sentence in its passage ---------------------------------------
   // documents are cached per index: after a reload the same doc_id may hold other text, and a
   // citation's offsets index only the text of the index that answered
+  // the id goes in the query, encoded whole: in a path, `.`/`..` segments (even as %2e) are
+  // resolved by the browser's URL parser, so `a/b/../c` would fetch the document `a/c`
   function fetchDoc(docId, indexId) {
     var key = String(indexId || "") + "\u0000" + docId;
     if (!docs[key]) {
-      docs[key] = fetch(endpoint + "/v1/documents/" + docPath(docId), { mode: "cors", credentials: "omit", headers: { "Accept": "application/json" } })
+      docs[key] = fetch(endpoint + "/v1/documents?id=" + encodeURIComponent(docId), { mode: "cors", credentials: "omit", headers: { "Accept": "application/json" } })
         .then(function (res) {
           return res.json().catch(function () { return null; }).then(function (body) {
             if (!res.ok || !body) throw new Error(errorMessage(res.status, body));

@@ -38,7 +38,7 @@ class Runtime(BaseSettings):
 
     encoder: Literal["torch", "onnx"] = Field("torch", description="Question and index encoder.")
     bf16: Literal["auto", "0", "1"] = Field("auto", description="Index in bfloat16 where the CPU has it.")
-    onnx_cache: Path = Field(Path.home() / ".cache" / "qa" / "onnx", description="Where the int8 export is kept.")
+    onnx_cache: Path = Field(Path.home() / ".cache" / "qa" / "onnx", description="Where qa keeps the encoders it builds: the int8 ONNX export and the question trace.")
     calibration: Path | None = Field(None, description="A site's own calibration file (`qa eval --calibrate`).")
 
 

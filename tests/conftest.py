@@ -14,6 +14,16 @@ from qa.embed import Embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
+
+
+def pytest_configure(config):
+    """The encoder cache (ONNX export, question trace) in a temp dir of the run, shared by the
+    run's processes (`qa serve` subprocesses inherit it), never the user's ~/.cache."""
+    import os
+    import tempfile
+
+    if "QA_ONNX_CACHE" not in os.environ:
+        os.environ["QA_ONNX_CACHE"] = tempfile.mkdtemp(prefix="qa-test-encoder-cache-")
 SHARED = ROOT.parent / "shared"
 
 

@@ -28,10 +28,10 @@ def test_onnx_vectors_match_torch(real_embedder, tmp_path, monkeypatch):
 
 def test_the_export_cache_key_covers_every_byte_of_the_weights(tmp_path):
     """Two checkpoints that share their first MiB (a fine-tune of the same base) get two exports."""
-    from qa.embed.onnx import _weights_hash
+    from qa.embed.model import weights_hash
 
     a, b = tmp_path / "a", tmp_path / "b"
     for d, last in ((a, b"\x00"), (b, b"\x01")):
         d.mkdir()
         (d / "model.safetensors").write_bytes(b"\x07" * (3 << 20) + last)
-    assert _weights_hash(a) != _weights_hash(b)
+    assert weights_hash(a) != weights_hash(b)

@@ -58,9 +58,16 @@ def ask(
     doc: Annotated[Optional[list[str]], typer.Option(help="Only these document ids (repeatable).")] = None,
 ) -> None:
     """Answer QUESTION with cited sentences from the index, or say the sources do not answer it."""
-    from qa.query.question import QuestionError
+    from qa.query.question import QuestionError, prepare_question, resolve_mode
     from qa.types import Filters
 
+    try:  # what can be checked without the model is checked first: an empty question fails at once
+        if question != "-":
+            prepare_question(question)
+        if mode:
+            resolve_mode(mode)
+    except QuestionError as e:
+        fail(str(e))
     engine = _engine(index_dir)
     questions = (line.strip() for line in sys.stdin) if question == "-" else iter([question])
     filters = Filters(doc_ids=tuple(doc)) if doc else None

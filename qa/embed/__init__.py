@@ -41,4 +41,4 @@ def load_embedder(model: str = DEFAULT_MODEL, encoder: str | None = None) -> Emb
         raise EmbedderError(f"unknown encoder {encoder!r}; choose one of {', '.join(ENCODERS)}")
     from qa.embed.torch import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(model, bf16=rt.bf16)
+    return SentenceTransformerEmbedder(model, bf16=rt.bf16, cache_dir=rt.onnx_cache)

@@ -12,7 +12,6 @@ for indexing. Choose it with ``QA_ENCODER=onnx`` (or ``--encoder onnx``).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections.abc import Sequence
@@ -22,21 +21,10 @@ import numpy as np
 
 from qa.config import Runtime, apply_process_env
 from qa.embed.base import DEFAULT_MODEL, Embedder, EmbedderError
-from qa.embed.model import mean_pooled, resolve_model_path
+from qa.embed.model import mean_pooled, resolve_model_path, weights_hash
 
 
 DEFAULT_CACHE: Path = Runtime.model_fields["onnx_cache"].default  # QA_ONNX_CACHE, read by load_embedder
-
-
-def _weights_hash(model_dir: Path) -> str:
-    h = hashlib.sha256()
-    for p in sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin")):
-        h.update(p.name.encode())
-        h.update(str(p.stat().st_size).encode())
-        with p.open("rb") as f:  # every byte: fine-tuned weights may differ only past the first MiB
-            for block in iter(lambda: f.read(1 << 22), b""):  # ~0.2 s for MiniLM's 90 MB, once per start
-                h.update(block)
-    return h.hexdigest()[:16]
 
 
 def export_int8(model: str, target: Path) -> Path:
@@ -79,7 +67,7 @@ class OnnxEmbedder(Embedder):
         model_dir = Path(resolve_model_path(model))
         if not (model_dir / "tokenizer.json").exists():
             raise EmbedderError(f"the onnx encoder needs a local model folder with tokenizer.json: {model}")
-        path = Path(cache_dir) / f"{model_dir.name}-{_weights_hash(model_dir)}-int8.onnx"
+        path = Path(cache_dir) / f"{model_dir.name}-{weights_hash(model_dir)}-int8.onnx"
         if not path.exists():
             export_int8(model, path)
         def session(n_threads: int):

@@ -12,8 +12,24 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.config import Runtime
+import qa.embed.trace_cache as trace_cache
 from qa.embed.base import DEFAULT_MODEL, Embedder, EmbedderError
 from qa.embed.model import mean_pooled, resolve_model_path
+
+DEFAULT_CACHE: Path = Runtime.model_fields["onnx_cache"].default  # QA_ONNX_CACHE, read by load_embedder
+
+
+def _load_st(path: str, name: str):
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    try:
+        return SentenceTransformer(path, device="cpu", local_files_only=True)
+    except Exception as e:  # many loader errors; the user needs to know which model failed
+        raise EmbedderError(f"cannot load model {name!r}: {type(e).__name__}: {e}") from None
 
 
 def _one_torch_thread() -> None:
@@ -23,30 +39,27 @@ def _one_torch_thread() -> None:
 
 
 class SentenceTransformerEmbedder(Embedder):
+    """``bf16``: None or "auto" probes the CPU (QA_BF16 is read by load_embedder), "0"/"1" or a bool
+    decide. ``cache_dir``: where the question trace is kept (`qa.embed.trace_cache`); None: never.
+
+    What a process needs is loaded when it first needs it: answering questions needs only the
+    cached trace and the fast tokenizer (0.1 s); sentence-transformers (3 s to import, the model
+    again in memory) loads on the first index batch, or when there is no usable trace to load.
+    """
+
     def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 64, threads: int | None = None,
-                 trace: bool = True, bf16: bool | str | None = None):  # None: "auto" (QA_BF16 is read by load_embedder)
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()
-
-        path = resolve_model_path(model)
-        if not Path(path).exists() and "/" not in model:
+                 trace: bool = True, bf16: bool | str | None = None, cache_dir: Path | None = DEFAULT_CACHE):
+        self.name, self.batch_size = model, batch_size
+        self._path = resolve_model_path(model)
+        if not Path(self._path).exists() and "/" not in model:
             raise EmbedderError(f"model not found: {model} (give a local sentence-transformers folder)")
-        try:
-            self.model = SentenceTransformer(path, device="cpu", local_files_only=True)
-        except Exception as e:  # many loader errors; the user needs to know which model failed
-            raise EmbedderError(f"cannot load model {model!r}: {type(e).__name__}: {e}") from None
         if threads:
             import torch
 
             torch.set_num_threads(threads)
-        self.name = model
-        get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
-        self.dim = int(get_dim())
-        self.batch_size = batch_size
-        self.max_seq_length = int(self.model.max_seq_length)
+        self._st, self._st_lock = None, threading.Lock()
+        self._bf16_setting = bf16 if isinstance(bf16, str) else "auto" if bf16 is None else str(int(bf16))
+        self._bf16: bool | None = None  # decided on first use: only indexing needs the probe
         # Questions are encoded on dedicated threads with one intra-op thread each. Measured here with
         # the other core busy: 11.3 ms p50 / 11.9 ms p95 a question, against 24.9 / 107 ms with two
         # intra-op threads (OpenMP threads wait on each other). One thread also makes answers
@@ -58,8 +71,32 @@ class SentenceTransformerEmbedder(Embedder):
         self._query_worker = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="qa-torch",
                                                 initializer=_one_torch_thread)
         self._batch_lock = threading.Lock()
+        self._cached = trace_cache.load(cache_dir, self._path) if trace and cache_dir else None
+        if self._cached is not None:
+            self.dim, self.max_seq_length = self._cached.dim, self._cached.max_seq_length
+            self._traced = self._cached.traced
+            return
+        st = self.model  # no usable cached trace: load sentence-transformers now
+        get_dim = getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension
+        self.dim, self.max_seq_length = int(get_dim()), int(st.max_seq_length)
         self._traced = self._trace_query_model() if trace else None
-        self.bf16 = self._use_bf16(bf16 if isinstance(bf16, str) else "auto" if bf16 is None else str(int(bf16)))
+        if self._traced is not None and cache_dir:
+            trace_cache.save(cache_dir, self._path, self._traced, self.dim, self.max_seq_length,
+                             self._encode([trace_cache.PROBE])[0])
+
+    @property
+    def model(self):
+        """The sentence-transformers model, loaded on first use."""
+        with self._st_lock:
+            if self._st is None:
+                self._st = _load_st(self._path, self.name)
+            return self._st
+
+    @property
+    def bf16(self) -> bool:
+        if self._bf16 is None:
+            self._bf16 = self._use_bf16(self._bf16_setting)
+        return self._bf16
 
     def _trace_query_model(self):
         """A frozen TorchScript of transformer + mean pooling for single questions, or None.
@@ -98,6 +135,8 @@ class SentenceTransformerEmbedder(Embedder):
                                     max_length=self.max_seq_length)
 
     def _encode_query(self, text: str) -> np.ndarray:
+        if self._cached is not None:
+            return self._cached.encode(text)
         if self._traced is None:
             return self._encode([text])[0]
         import torch

@@ -1,7 +1,8 @@
 """Lexical retrieval: a clinical tokenizer and a bm25s index.
 
-Engine: bm25s (sparse precomputed scores; numba backend where installed). rank-bm25 took 107 ms
-a query at 50k chunks on this machine against 0.1 ms for bm25s with numba.
+Engine: bm25s builds the index (sparse precomputed scores); questions are scored in numpy from its
+score matrix, or by bm25s's numba search on indexes of NUMBA_FROM_DOCS chunks or more. rank-bm25
+took 107 ms a query at 50k chunks on this machine against 0.1 ms for bm25s with numba.
 
 Variant: bm25s ``method="lucene"``: idf = log(1 + (N - df + 0.5) / (df + 0.5)), which is never
 negative, so a term found in most chunks still counts a little instead of subtracting score (the
@@ -86,6 +87,12 @@ class BM25Params:
             raise ValueError(f"unknown BM25 method {self.method!r}")
 
 
+# Below this many chunks BM25 is scored in numpy (0.27 ms p50 a MedQuAD question at 55k chunks, against
+# 0.08 ms for bm25s's numba search, which first compiles for ~5 s in every process: 29 s on an AMD
+# EPYC); above it a server amortises the compile and numba's speed pays (benchmarks/bm25_backends.py).
+NUMBA_FROM_DOCS = 200_000
+
+
 def _backend() -> str:
     try:
         import numba  # noqa: F401
@@ -105,7 +112,7 @@ class BM25Index:
     def build(cls, token_lists: list[list[str]], params: BM25Params = BM25Params()) -> BM25Index:
         import bm25s
 
-        model = bm25s.BM25(k1=params.k1, b=params.b, method=params.method, backend=_backend())
+        model = bm25s.BM25(k1=params.k1, b=params.b, method=params.method, backend="numpy")  # a search-time choice
         # our own vocabulary, numbered in sorted order: bm25s numbers terms in set order, which
         # follows the process's string hashing, so two builds of one corpus differed byte for byte
         vocab = {t: i for i, t in enumerate(sorted({t for toks in token_lists for t in toks}))}
@@ -120,7 +127,8 @@ class BM25Index:
         import bm25s
 
         model = bm25s.BM25.load(str(folder), allow_pickle=False)
-        if _backend() == "numba":
+        model.backend = "numpy"  # whatever the saved params say (indexes before 2026-12-02 said numba)
+        if n_docs >= NUMBA_FROM_DOCS and _backend() == "numba":
             model.backend = "numba"
             model.activate_numba_scorer()
         index = cls(model, params, n_docs)
@@ -129,26 +137,62 @@ class BM25Index:
         return index
 
     def search(self, tokens: list[str], k: int, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k rows with a positive score, best first; ties broken by row for stable answers."""
-        vocab = self.model.vocab_dict
-        ids = [vocab[t] for t in tokens if t in vocab]
+        """Top-k rows with a positive score, best first; ties broken by row for stable answers.
+
+        Scored here in numpy from bm25s's own score matrix (one column of precomputed term scores a
+        token), not by bm25s's numba search: that compiled for ~6 s in every new process (28.9 s
+        on an AMD EPYC), the larger part of a cold `qa ask`, and numba's cache cannot be switched on
+        from outside bm25s. The sums are bm25s's own (float32, token by token), so scores are equal.
+        """
+        vocab, n_terms = self.model.vocab_dict, len(self.model.scores["indptr"]) - 1
+        ids = [i for i in (vocab.get(t) for t in tokens) if i is not None and i < n_terms]  # bm25s adds "" past the end
         if not ids or self.n_docs == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        k = min(k, self.n_docs)
-        if self.model.backend == "numba":
-            # bm25s scores and selects the top k inside numba: ~1 ms at 300k chunks against ~7 ms
-            # for scoring in numpy and np.argpartition over every row
-            rows, scores = self.model.retrieve([[t for t in tokens if t in vocab]], k=k, show_progress=False,
+        if self.model.backend == "numba":  # large indexes only (NUMBA_FROM_DOCS)
+            rows, scores = self.model.retrieve([[t for t in tokens if vocab.get(t, n_terms) < n_terms]],
+                                               k=min(k, self.n_docs), show_progress=False,
                                                backend_selection="numba", n_threads=1, weight_mask=mask)
-            rows, scores = rows[0], scores[0]
-        else:
-            all_scores = self.model.get_scores_from_ids(ids, weight_mask=mask)
-            rows = np.argpartition(-all_scores, k - 1)[:k] if k < len(all_scores) else np.arange(len(all_scores))
-            scores = all_scores[rows]
-        keep = scores > 0
-        rows, scores = rows[keep], scores[keep]
-        order = np.lexsort((rows, -scores))  # ties by row, so answers are stable
-        return rows[order].astype(np.int64), scores[order].astype(np.float32)
+            return top_k_of(rows[0], scores[0])
+        scores = self.scores(ids)
+        if mask is not None:
+            scores *= mask
+        return top_k(scores, k)
+
+    def scores(self, ids: list[int]) -> np.ndarray:
+        """BM25 score of every row for the query term ids (repeats count, as in bm25s)."""
+        m = self.model.scores
+        data, indices, indptr = m["data"], m["indices"], m["indptr"]
+        out = np.zeros(self.n_docs, dtype=np.float32)
+        for t in ids:
+            lo, hi = indptr[t], indptr[t + 1]
+            out[indices[lo:hi]] += data[lo:hi]  # a row occurs once in a term's postings: no lost adds
+        nonoccurrence = getattr(self.model, "nonoccurrence_array", None)  # bm25l and bm25+ only
+        if nonoccurrence is not None:
+            out += nonoccurrence[ids].sum()
+        return out
+
+
+def top_k_of(rows: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Selected rows with a positive score, by (score desc, row asc)."""
+    keep = scores > 0
+    rows, scores = rows[keep], scores[keep]
+    order = np.lexsort((rows, -scores))
+    return rows[order].astype(np.int64), scores[order].astype(np.float32)
+
+
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best positive scores by (score desc, row asc), ties at the cut included by row.
+
+    >>> top_k(np.array([0.0, 2.0, 1.0, 2.0, 1.0], dtype=np.float32), 3)
+    (array([1, 3, 2]), array([2., 2., 1.], dtype=float32))
+    """
+    rows = np.flatnonzero(scores > 0)
+    if len(rows) > k:
+        cut = np.partition(scores[rows], len(rows) - k)[len(rows) - k]  # the k-th best score
+        above, tied = rows[scores[rows] > cut], rows[scores[rows] == cut]
+        rows = np.concatenate([above, tied[:k - len(above)]])
+    order = np.lexsort((rows, -scores[rows]))
+    return rows[order].astype(np.int64), scores[rows[order]].astype(np.float32)
 
 
 def vocab_size(folder: Path) -> int:

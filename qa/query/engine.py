@@ -75,10 +75,10 @@ class Engine:
         self.doc_rows = {d.doc_id: i for i, d in enumerate(data.docs)}
         self._chunk_doc = np.array([c.doc for c in data.chunks], dtype=np.int64)
         try:
-            # compile bm25s's numba top-k now (~6 s), not on the first question: that needs a term
-            # the index knows, or search returns before reaching numba
+            # a large index searches with bm25s's numba code: compile it now (~5 s), not on the first
+            # question; that needs a term the index knows, or search returns before reaching numba
             known = next(iter(self.data.bm25.model.vocab_dict), None)
-            if known is not None:
+            if known is not None and self.data.bm25.model.backend == "numba":
                 self.data.bm25.search([known], 1)
                 self.data.bm25.search([known], 1, np.ones(len(data.chunks), dtype=np.float32))  # filtered
         except Exception:

@@ -118,6 +118,41 @@ def ask_in_process(index: Path, embedder, questions: list[str]) -> None:
     print(f"RSS of this process with the engine loaded: {rss_mb(os.getpid()):.0f} MB")
 
 
+def naive_floor(questions: list[str]) -> tuple[float, float]:
+    """(p50, p95 ms) of the naive encoder: plain `SentenceTransformer(...).encode(question)`, one torch
+    thread, one question at a time; issue 15 states its goals as ratios to it, measured in the same run."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from qa.embed.model import resolve_model_path
+
+    st = SentenceTransformer(resolve_model_path("all-MiniLM-L6-v2"), device="cpu", local_files_only=True)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for q in questions[:10]:
+            st.encode(q, show_progress_bar=False)
+        ms = []
+        for q in questions:
+            t = time.perf_counter()
+            st.encode(q, show_progress_bar=False)
+            ms.append((time.perf_counter() - t) * 1000)
+    finally:
+        torch.set_num_threads(threads)
+    print(f"naive floor (SentenceTransformer.encode, 1 thread, {len(ms)} questions): p50 {pct(ms, 50):.1f} ms, "
+          f"p95 {pct(ms, 95):.1f} ms")
+    return pct(ms, 50), pct(ms, 95)
+
+
+def ratios(naive: tuple[float, float], http: dict) -> None:
+    """Issue 15's bars as ratios to the naive floor of this run (they hold on a noisy machine)."""
+    cores = os.cpu_count() or 1
+    floor_per_s = cores * 1000 / naive[0]
+    print(f"ratios to the naive floor: sequential POST p95 / naive p95 = {http['sequential_p95_ms'] / naive[1]:.2f} "
+          f"(goal <= 0.5); concurrent answers/s / ({cores} cores x 1000 / naive p50 = {floor_per_s:.0f}/s) = "
+          f"{http['concurrent_per_s'] / floor_per_s:.2f} (goal >= 1.5); server RSS {http.get('rss_mb', float('nan')):.0f} MB")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("corpus", type=Path, help="a corpus folder or file, or a BEIR suite folder")
@@ -146,13 +181,14 @@ def main() -> None:
         questions = [json.loads(line)["text"] for line in qfile.open()]
     questions = (questions * (args.questions // len(questions) + 1))[: args.questions]
     ask_in_process(index, load_embedder(encoder=args.ask_encoder), questions)
+    naive = naive_floor(questions)
 
     if args.http:
         proc, url = start_server(str(index), {"QA_ENCODER": args.ask_encoder, "QA_MAX_CONCURRENCY": "4",
                                               "QA_QUEUE_TIMEOUT_S": "30", "QA_LOG_LEVEL": "warning"})
         try:
             print(f"HTTP POST /v1/ask ({args.ask_encoder} encoder, QA_MAX_CONCURRENCY=4):")
-            phases(url, questions, args.http, args.concurrency, proc.pid)
+            ratios(naive, phases(url, questions, args.http, args.concurrency, proc.pid))
         finally:
             proc.terminate()
             proc.wait(15)

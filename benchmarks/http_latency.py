@@ -81,9 +81,11 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def phases(url: str, questions: list[str], n: int, concurrency: int, pid: int | None = None) -> None:
-    """Print sequential and concurrent latency (client wall time, and the server's stages)."""
+def phases(url: str, questions: list[str], n: int, concurrency: int, pid: int | None = None) -> dict:
+    """Print sequential and concurrent latency (client wall time, and the server's stages); returns
+    {"sequential_p95_ms", "concurrent_per_s", "rss_mb"} for ratios."""
     run(url, questions, 1, 10)  # warm-up
+    out: dict = {}
     for name, clients in (("sequential", 1), (f"{concurrency} concurrent", concurrency)):
         stages: dict[str, list[float]] = {}
         lat, errors, wall = run(url, questions, clients, max(1, n // clients), stages)
@@ -92,8 +94,11 @@ def phases(url: str, questions: list[str], n: int, concurrency: int, pid: int | 
               f"errors={errors}")
         print(" " * 16 + "server stages p50/p95 (ms): " + ", ".join(
             f"{k} {pct(v, 50):.2f}/{pct(v, 95):.2f}" for k, v in stages.items()))
+        out["sequential_p95_ms" if clients == 1 else "concurrent_per_s"] = pct(lat, 95) if clients == 1 else len(lat) / wall
     if pid:
-        print(f"{'server RSS':>14}: {rss_mb(pid):.0f} MB while serving")
+        out["rss_mb"] = rss_mb(pid)
+        print(f"{'server RSS':>14}: {out['rss_mb']:.0f} MB while serving")
+    return out
 
 
 def main() -> None:

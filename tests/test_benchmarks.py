@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import CORPUS, ROOT
+from conftest import CORPUS, ROOT, SHARED
 
 
 def run(*args: str) -> str:
@@ -22,7 +22,8 @@ def test_bench_smoke(tmp_path):
               "--http", "4", "--concurrency", "2")
     for part in ("chunks/s", "index stages (s): read", "encoder (SentenceTransformerEmbedder): raw",
                  "ask in process (SentenceTransformerEmbedder, 3 questions)", "sequential: n=4",
-                 "2 concurrent: n=4", "errors=0", "server RSS"):
+                 "2 concurrent: n=4", "errors=0", "server RSS", "naive floor (SentenceTransformer.encode",
+                 "ratios to the naive floor: sequential POST p95 / naive p95 = "):
         assert part in out, part
     again = run("benchmarks/bench.py", str(CORPUS), "--questions", "2", "--existing", str(tmp_path / "idx"), "--http", "0")
     assert "index:" not in again and "ask in process" in again
@@ -32,3 +33,18 @@ def test_bench_smoke(tmp_path):
 def test_http_latency_smoke(bundled_index):
     out = run("benchmarks/http_latency.py", "--index", str(bundled_index), "--n", "4", "--concurrency", "2")
     assert "sequential: n=4" in out and "errors=0" in out
+
+
+@pytest.mark.slow
+def test_cold_start_smoke():
+    out = run("benchmarks/cold_start.py", "--runs", "1")
+    for part in ("cpu:", "qa ask, empty encoder cache", "qa ask, cached trace", 'qa ask "" (refused before loading)',
+                 "qa serve until ready, cached trace"):
+        assert part in out, part
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (SHARED / "data" / "medquad").exists(), reason="needs ../shared/data/medquad")
+def test_bm25_backends_smoke():
+    out = run("benchmarks/bm25_backends.py", "--repeat", "1", "--questions", "20")
+    assert "cpu:" in out and "5,490 chunks" in out and "same top 50:" in out

@@ -279,7 +279,9 @@ def load_index(folder: Path, expect_model: str | None = None, expect_dim: int | 
             docs=_read_docs(folder / "documents.jsonl"),
             chunks=_read_chunks(folder / "chunks.jsonl"),
             sentences=SentenceTable.from_array(np.load(folder / "sentences.npy", allow_pickle=False)),
-            sentence_vectors=np.load(folder / "sentence_vectors.npy", allow_pickle=False),
+            # memory-mapped: a question reads the rows of its candidate sentences only, so a server
+            # holds the pages it touches, not all of it (262 MB of float32 at MedQuAD's 170k sentences)
+            sentence_vectors=np.load(folder / "sentence_vectors.npy", mmap_mode="r", allow_pickle=False),
             sentence_keys=np.load(folder / "sentence_keys.npy", allow_pickle=False),
             chunk_keys=np.load(folder / "chunk_keys.npy", allow_pickle=False),
             vectors=VectorIndex.load(folder / "dense.faiss"),

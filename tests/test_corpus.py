@@ -96,7 +96,6 @@ def test_beir_jsonl_ids_with_slashes(tmp_path):
 def test_unreadable_files_are_skipped_with_a_reason(tmp_path):
     (tmp_path / "good.md").write_text("A fine sentence.")
     (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02binary")
-    (tmp_path / "latin1.txt").write_bytes("caf\xe9 au lait".encode("latin-1"))
     (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
     (tmp_path / "empty.md").write_text("   \n")
     (tmp_path / "image.png").write_bytes(b"\x89PNG")
@@ -105,7 +104,6 @@ def test_unreadable_files_are_skipped_with_a_reason(tmp_path):
     assert [d.doc_id for d in docs] == ["good"]
     reasons = {s.path.rsplit("/", 1)[-1]: s.reason for s in skipped}
     assert "binary" in reasons["binary.txt"]
-    assert "UTF-8" in reasons["latin1.txt"]
     assert "PDF" in reasons["broken.pdf"]
     assert reasons["empty.md"] == "no text"
     assert "unsupported" in reasons["image.png"]
@@ -116,3 +114,24 @@ def test_empty_or_missing_corpus_is_an_error(tmp_path):
         read_corpus(tmp_path / "nope")
     with pytest.raises(CorpusError, match="no readable documents"):
         read_corpus(tmp_path)
+
+
+def test_a_file_that_is_not_utf8_is_read_in_its_encoding_and_says_which(tmp_path):
+    text = "Le patient a reçu une dose élevée de méthotrexate à J1, puis à J8."
+    (tmp_path / "latin1.txt").write_bytes(text.encode("latin-1"))
+    (tmp_path / "utf16.md").write_bytes(("# Dose\n\n" + text).encode("utf-16"))  # with its BOM
+    skipped, notes = [], []
+    docs = {d.doc_id: d for d in read_corpus(tmp_path, on_skip=skipped.append, on_notice=notes.append)}
+    assert text in docs["latin1"].text and text in docs["utf16"].text and not skipped
+    assert [(n.path.rsplit("/", 1)[-1], n.message) for n in notes] == [("latin1.txt", "not UTF-8: read as cp1252")]
+
+
+def test_pypdf_says_nothing_of_its_own_for_a_broken_pdf(tmp_path, capsys, caplog):
+    (tmp_path / "good.md").write_text("A fine sentence.")
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    skipped = []
+    read_corpus(tmp_path, on_skip=skipped.append)
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
+    assert not [r for r in caplog.records if r.name.startswith("pypdf") and r.levelno < 40]
+    assert "PDF" in skipped[0].reason

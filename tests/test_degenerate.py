@@ -52,10 +52,14 @@ def test_ten_megabytes_in_one_file(tmp_path):
 
 def test_duplicate_documents_and_bad_bytes(tmp_path):
     same = b"# Guide\n\nGive ATRA at once in suspected APL.\n"
-    stats, skipped, data = build(tmp_path, {"a.md": same, "b.md": same, "bad.txt": b"caf\xe9 \xff\xfe"})
-    assert stats.documents == 2 and {d.doc_id for d in data.docs} == {"a", "b"}
-    assert len({c.chunk_id for c in data.chunks}) == 2  # ids include the document id
-    assert any("UTF-8" in s.reason for s in skipped)
+    # bad.txt: not UTF-8, so read in the encoding found (cp1252) rather than skipped (issue 17);
+    # bytes that fit no text encoding are still skipped, saying so
+    stats, skipped, data = build(tmp_path, {"a.md": same, "b.md": same, "bad.txt": b"caf\xe9 au lait \xe0 J1",
+                                            "worse.txt": bytes(range(128, 256)) * 4})
+    assert {d.doc_id for d in data.docs} == {"a", "b", "bad"}
+    assert "café au lait à J1" in next(d.text for d in data.docs if d.doc_id == "bad")
+    assert len({c.chunk_id for c in data.chunks}) == 3  # ids include the document id
+    assert [s.reason for s in skipped if "worse" in s.path] != []
 
 
 def test_text_repeated_in_the_corpus_is_embedded_once(tmp_path):

@@ -125,8 +125,9 @@ def test_cli_index_and_ask_json(tmp_path):
                        input="IT MTX dose age 1?\n\nfirst-line treatment for type 2 diabetes?\n")
     assert r.returncode == 0, r.stderr
     lines = [json.loads(x) for x in r.stdout.splitlines()]
-    assert len(lines) == 2
+    assert len(lines) == 3  # one line out per line in: the blank one is an error object
     assert not lines[0]["abstained"] and "1 year = 8 mg" in lines[0]["answer"]
-    assert lines[1]["abstained"]
+    assert "empty" in lines[1]["error"]
+    assert lines[2]["abstained"]
     r = subprocess.run(qa + ["ask", "x", "--index", str(tmp_path / "missing")], capture_output=True, text=True)
     assert r.returncode == 2 and "qa index" in r.stderr and "Traceback" not in r.stderr

@@ -73,8 +73,8 @@ def ask(
     filters = Filters(doc_ids=tuple(doc)) if doc else None
     asked = 0
     for q in questions:
-        if question == "-" and not q:
-            continue
+        if question == "-" and not q and not as_json:
+            continue  # --json keeps one output line per input line: a blank one gets an error object
         asked += 1
         try:
             a = engine.ask(q, top_k=top_k, max_sentences=max_sentences, filters=filters, mode=mode)

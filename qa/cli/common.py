@@ -1,16 +1,18 @@
 """What every `qa` command shares: the typer app, the two consoles, one-line errors, progress.
 
-The commands live in `qa.cli` (index, ask), `qa.cli.eval`, `qa.cli.serve` and `qa.cli.train`;
-each imports this module and none imports another, and `qa.cli.main` registers them all.
+Each command is a module of `qa.cli` (index, ask, eval, train, serve) that imports this one and
+no other command; importing the `qa.cli` package registers them all on `app`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from qa.cli.progress import progress
 
 app = typer.Typer(
     help="qa: answers clinical questions with sentences quoted verbatim from indexed sources, each cited.",
@@ -29,6 +31,20 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description:<8}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal)
+def _progress():
+    """A bar on a terminal, dated lines when stderr is a file or pipe (`qa.cli.progress`)."""
+    return progress(err)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        out.print(f"qa {version('qa')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Print qa's version and exit.")] = False) -> None:
+    """qa: answers clinical questions with sentences quoted verbatim from indexed sources, each cited."""

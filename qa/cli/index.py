@@ -32,9 +32,13 @@ def index(
                 corpus, out_dir, embedder, reuse=reuse,
                 progress=lambda stage, done, total: bar.update(task, completed=done, total=total),
                 on_skip=lambda s: err.print(f"[yellow]skipped[/] {s.path}: {s.reason}", highlight=False),
+                on_notice=lambda n: err.print(f"[cyan]note[/] {n.path}: {n.message}", highlight=False),
             )
     except (CorpusError, EmbedderError, IndexError_) as e:
         fail(str(e))
+    except KeyboardInterrupt:  # the build writes a hidden folder and swaps it in last: nothing to undo
+        fail(f"interrupted: the build was stopped and the previous index at {out_dir} is intact "
+             "(the next build clears what this one left)", code=130)
     except OSError as e:
         fail(f"could not write the index to {out_dir}: {e.strerror or e}; the previous index is unchanged")
     out.print(

@@ -107,7 +107,9 @@ def save(cache_dir: Path, model_dir: Path, traced, dim: int, max_seq_length: int
         pt.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=pt.parent, prefix=".trace-", suffix=".pt")
         os.close(fd)
-        torch.jit.save(traced, tmp)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.jit.save(traced, tmp)
         meta = {"format": FORMAT, "sha256": _sha256(Path(tmp)), "dim": dim, "max_seq_length": max_seq_length,
                 "probe": [float(x) for x in probe]}
         os.replace(tmp, pt)  # the .pt first: a .json names only a complete .pt

@@ -19,7 +19,7 @@ import numpy as np
 
 from qa.index.bm25 import BM25Index, BM25Params, tokenize
 from qa.ingest.chunk import ChunkParams, chunk
-from qa.ingest.corpus import CorpusError, Skipped, read_corpus
+from qa.ingest.corpus import CorpusError, Notice, Skipped, read_corpus
 from qa.embed import Embedder
 from qa.index.store import IndexData, IndexError_, load_index, write_index
 from qa.types import SECTION_SEP, Chunk, Document, SentenceTable, section_label
@@ -151,8 +151,8 @@ def _previous(out: Path) -> IndexData | None:
 
 def build_index(corpus: Path, out: Path, embedder: Embedder, chunk_params: ChunkParams = ChunkParams(),
                 bm25_params: BM25Params = BM25Params(), progress: Progress | None = None,
-                on_skip: Callable[[Skipped], None] | None = None, reuse: bool = True,
-                docs: list[Document] | None = None, sentence_vectors: bool = True) -> BuildStats:
+                on_skip: Callable[[Skipped], None] | None = None, on_notice: Callable[[Notice], None] | None = None,
+                reuse: bool = True, docs: list[Document] | None = None, sentence_vectors: bool = True) -> BuildStats:
     """Build the index of ``corpus`` (or of ``docs``) at ``out``.
 
     ``sentence_vectors=False`` builds a retrieval-only index: chunks, BM25 and FAISS, but no vector
@@ -174,7 +174,7 @@ def build_index(corpus: Path, out: Path, embedder: Embedder, chunk_params: Chunk
         if on_skip:
             on_skip(s)
 
-    docs = docs if docs is not None else read_corpus(Path(corpus), on_skip=skipped)
+    docs = docs if docs is not None else read_corpus(Path(corpus), on_skip=skipped, on_notice=on_notice)
     lap("read")
     chunks, sentences, sent_texts = _split(docs, chunk_params)
     if not chunks:

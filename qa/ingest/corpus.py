@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,14 @@ class CorpusError(Exception):
 class Skipped:
     path: str
     reason: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A file that was read, with something the user should know (the encoding it was read in)."""
+
+    path: str
+    message: str
 
 
 def nfkc(text: str) -> str:
@@ -56,13 +65,39 @@ def sections_of(text: str) -> tuple[Section, ...]:
     return tuple(out)
 
 
+class DecodedAs(UserWarning):
+    """A text file that was not UTF-8 and was read in the encoding the message names."""
+
+
 def _check_text(raw: bytes, path: Path) -> str:
+    """The file's text: UTF-8 (with or without BOM), UTF-16 with a BOM, else the encoding
+    charset-normalizer finds (a `DecodedAs` warning names it, and `read_corpus` reports it)."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ValueError("not valid UTF-16 despite its byte-order mark") from None
     if b"\x00" in raw[:8192]:
         raise ValueError("binary file (NUL bytes)")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise ValueError(f"not UTF-8 (byte {e.start})") from None
+        bad = e.start
+    from charset_normalizer import from_bytes
+
+    found = from_bytes(raw[:1_000_000])  # the first MB decides: detection is slow on huge files
+    best = found.best()
+    if best is not None:  # a tie (short texts: cp1250 = cp1252 = ...) goes to cp1252, the likeliest by far
+        ties = [m for m in found if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
+        best = next((m for m in ties if m.encoding == "cp1252"), best)
+    if best is None or best.encoding.replace("-", "_") in ("utf_8", "ascii"):
+        raise ValueError(f"not UTF-8 (byte {bad}) and no other text encoding fits")
+    try:
+        text = raw.decode(best.encoding)
+    except (UnicodeDecodeError, LookupError):
+        raise ValueError(f"not UTF-8 (byte {bad}), nor {best.encoding} throughout") from None
+    warnings.warn(DecodedAs(f"not UTF-8: read as {best.encoding}"), stacklevel=2)
+    return text
 
 
 def _doc(doc_id: str, body: str, meta: dict, fallback_title: str, pages=(), markdown: bool = True) -> Document:
@@ -111,7 +146,11 @@ def read_html(path: Path, doc_id: str) -> Iterator[Document]:
 
 
 def read_pdf(path: Path, doc_id: str) -> Iterator[Document]:
+    import logging
+
     from pypdf import PdfReader
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # "invalid pdf header" etc.: qa's skip line says it
 
     try:
         reader = PdfReader(str(path))
@@ -167,7 +206,8 @@ def corpus_files(root: Path) -> list[Path]:
     return files
 
 
-def read_corpus(root: Path, on_skip: Callable[[Skipped], None] | None = None) -> list[Document]:
+def read_corpus(root: Path, on_skip: Callable[[Skipped], None] | None = None,
+                on_notice: Callable[[Notice], None] | None = None) -> list[Document]:
     """All documents under ``root`` (a folder or one file), in a stable order.
 
     Unreadable files are reported to ``on_skip`` and left out; an empty result raises
@@ -185,7 +225,12 @@ def read_corpus(root: Path, on_skip: Callable[[Skipped], None] | None = None) ->
             continue
         doc_id = rel.with_suffix("").as_posix()
         try:
-            found = [d for d in reader(path, doc_id) if d.text.strip()]
+            with warnings.catch_warnings(record=True) as caught:  # pypdf's and ours, one file at a time
+                warnings.simplefilter("always")
+                found = [d for d in reader(path, doc_id) if d.text.strip()]
+            for w in caught:
+                if isinstance(w.message, DecodedAs) and on_notice:
+                    on_notice(Notice(str(path), str(w.message)))
         except (ValueError, OSError) as e:
             if on_skip:
                 on_skip(Skipped(str(path), str(e)))

@@ -75,3 +75,24 @@ def test_progress_off_a_terminal_is_dated_lines():
         p.advance(t)
     lines = stream.getvalue().splitlines()
     assert [line.split("] ", 1)[1] for line in lines] == ["answer 1/10 (10%)", "answer 10/10 (100%)"]  # first and last
+
+
+@pytest.mark.parametrize("args", [["--help"], ["ask", "--help"], ["index", "--help"], ["eval", "--help"],
+                                  ["eval", "run", "--help"], ["eval", "compare", "--help"], ["serve", "--help"],
+                                  ["train", "--help"]])
+def test_help_reads_at_80_columns(args):
+    r = CliRunner().invoke(app, args, terminal_width=80, env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    assert "<bool>" not in r.output and "{" not in r.output and "%%" not in r.output
+    assert "..." not in r.output.replace("[ARGS]...", "")  # nothing cut off
+    assert max(len(line) for line in r.output.splitlines()) <= 80
+
+
+def test_qa_eval_compare_fits_80_columns():
+    from conftest import ROOT as root
+
+    a, b = root / "eval/reports/medquad-cancergov-test", root / "eval/reports/medquad-cancergov-test-learned"
+    r = CliRunner().invoke(app, ["eval", "compare", str(a), str(b)], terminal_width=80, env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    assert "evidence_hit@10" in r.output and "citation_precision" in r.output and "…" not in r.output
+    assert max(len(line) for line in r.output.replace(str(root) + "/", "").splitlines()) <= 80, r.output

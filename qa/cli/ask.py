@@ -47,7 +47,7 @@ def _print_answer(a) -> None:
               style="dim")
 
 
-@app.command()
+@app.command(short_help="Answer a question with cited sentences, or abstain.")
 def ask(
     question: Annotated[str, typer.Argument(help="The question, or - to read one question a line from stdin.")],
     index_dir: Annotated[Path, typer.Option("--index", envvar="QA_INDEX", help="Index folder.")] = DEFAULT_INDEX,

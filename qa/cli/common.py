@@ -12,15 +12,19 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from qa.cli.help import plain_help
 from qa.cli.progress import progress
 
+plain_help()
+
 app = typer.Typer(
+    rich_markup_mode=None,  # click's plain layout: wraps long help and defaults instead of cutting them
     help="qa: answers clinical questions with sentences quoted verbatim from indexed sources, each cited.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # a message is one line: a terminal wraps it, rich never cuts a command in two
 out = Console(highlight=False, soft_wrap=True)
 
 DEFAULT_INDEX = Path("index/default")

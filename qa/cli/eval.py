@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich import box
 from rich.table import Table
 
 from typer.core import TyperGroup
@@ -30,7 +31,7 @@ class _RunByDefault(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-eval_app = typer.Typer(cls=_RunByDefault, no_args_is_help=True,
+eval_app = typer.Typer(cls=_RunByDefault, no_args_is_help=True, short_help="Evaluate on gold suites, or compare two runs.",
                        help="Evaluate qa on a gold suite (`qa eval SUITE`), or compare two runs (`qa eval compare A B`).")
 app.add_typer(eval_app, name="eval")
 
@@ -43,7 +44,7 @@ def _table(report: dict) -> Table:
     modes = report["modes"]
     rows = [m for m in HEADLINE if any(modes[x].get(m) is not None for x in modes)]
     t = Table(title=f"{report['suite']} / {report['split']} ({report['n_questions']} questions)")
-    t.add_column("metric")
+    t.add_column("metric", no_wrap=True, min_width=len("evidence_hit@5"))
     for name in modes:
         t.add_column(name + (" *" if name == report["default_mode"] else ""), justify="right")
     for r in rows:
@@ -52,7 +53,12 @@ def _table(report: dict) -> Table:
     return t
 
 
-@eval_app.command("compare")
+def _fig(x: float, sign: str = "") -> str:
+    """A metric as a short figure: 3 decimals, or 4 significant digits for counts and latencies."""
+    return f"{x:{sign}.3f}" if abs(x) < 10 else f"{x:{sign}.4g}"
+
+
+@eval_app.command("compare", short_help="Compare two runs, metric by metric.")
 def compare_command(
     a_path: Annotated[Path, typer.Argument(metavar="A", help="The first report.json (or its folder).")],
     b_path: Annotated[Path, typer.Argument(metavar="B", help="The second report.json (or its folder).")],
@@ -74,20 +80,21 @@ def compare_command(
         return
     for w in warnings_for(a, b):
         err.print(f"[yellow]warning:[/] {w}", highlight=False)
-    t = Table(title=f"A = {paths[0]}\nB = {paths[1]}")
+    # fits 80 columns: no borders between cells, no cell wrapped, figures to 3 decimals
+    t = Table(title=f"A = {paths[0]}\nB = {paths[1]}", box=box.SIMPLE_HEAD, pad_edge=False)
     for c, j in (("mode", "left"), ("metric", "left"), ("A", "right"), ("B", "right"), ("Δ (B−A)", "right"),
                  ("noise ±", "right"), ("", "left")):
-        t.add_column(c, justify=j)
+        t.add_column(c, justify=j, no_wrap=True)
     for r in rows:
-        t.add_row(r["mode"], r["metric"], f"{r['a']:.4g}", f"{r['b']:.4g}", f"{r['delta']:+.4g}",
-                  (f"{r['noise']:.3g}" + ("" if r["paired"] else " u")) if r["noise"] is not None else "–",
+        t.add_row(r["mode"], r["metric"], _fig(r["a"]), _fig(r["b"]), _fig(r["delta"], "+"),
+                  (_fig(r["noise"]) + ("" if r["paired"] else " u")) if r["noise"] is not None else "–",
                   "*" if r["significant"] else "")
     out.print(t)
-    out.print("* beyond noise: |Δ| > 2 standard errors of the per-question differences (paired, from per_question.jsonl); "
-              "'u': unpaired, 2·sqrt(se_A² + se_B²)", style="dim")
+    out.print("* beyond noise: |Δ| > 2 standard errors of the per-question differences\n"
+              "  (paired, from per_question.jsonl); 'u': unpaired, 2·sqrt(se_A² + se_B²)", style="dim")
 
 
-@eval_app.command("run")
+@eval_app.command("run", short_help="Evaluate on a gold suite (the default command).")
 def eval_command(
     suite_path: Annotated[str, typer.Argument(metavar="SUITE", help="A BEIR suite folder or a SQuAD .json file.")],
     split: Annotated[Optional[str], typer.Option(help="Split (qrels/<split>.tsv); default test, else dev.")] = None,
@@ -102,7 +109,7 @@ def eval_command(
     depth: Annotated[Optional[int], typer.Option(min=1, help="Override: candidates per leg before fusion.")] = None,
     rrf_k: Annotated[Optional[int], typer.Option(min=1, help="Override: RRF k.")] = None,
     alpha: Annotated[Optional[float], typer.Option(min=0, max=1, help="Override: dense weight in hybrid-weighted.")] = None,
-    max_risk: Annotated[float, typer.Option(min=0, max=1, help="--calibrate: most wrong answers allowed among answered on dev; 1 = no bound, plain max accuracy (the default: on 32 dev questions a 5%% bound left qa answering a third of answerable questions).")] = 1.0,
+    max_risk: Annotated[float, typer.Option(min=0, max=1, help="--calibrate: most wrong answers allowed among answered on dev; 1 = no bound, plain max accuracy (the default: on 32 dev questions a 5% bound left qa answering a third of answerable questions).")] = 1.0,
     calibration_out: Annotated[Optional[Path], typer.Option(help="Where --calibrate writes (default: the file QA_CALIBRATION names, else calibration.json in the report folder).")] = None,
     cache_dir: Annotated[Optional[Path], typer.Option(help="Index cache folder (default eval/cache).")] = None,
     perturb: Annotated[Optional[int], typer.Option(metavar="SEED", help="Ask every question as typed in a hurry (shorthand, typos, British spelling; seeded, see qa/eval/perturb.py).")] = None,

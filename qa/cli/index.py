@@ -10,7 +10,7 @@ import typer
 from qa.cli.common import DEFAULT_INDEX, _progress, app, err, fail, out
 
 
-@app.command()
+@app.command(short_help="Index a corpus: chunks, sentences, vectors, BM25.")
 def index(
     corpus: Annotated[Path, typer.Argument(help="Folder or file: .md .txt .html .pdf, or a BEIR corpus.jsonl.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Where the index goes (replaced atomically).")] = DEFAULT_INDEX,

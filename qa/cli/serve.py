@@ -20,7 +20,7 @@ import typer
 from qa.cli.common import app, fail
 
 
-@app.command()
+@app.command(short_help="Serve the HTTP API and the chat widget.")
 def serve(
     index_dir: Annotated[Optional[Path], typer.Option("--index", help="Index folder (env QA_INDEX; default index/default).")] = None,
     host: Annotated[Optional[str], typer.Option(help="Interface to listen on (env QA_HOST; default 127.0.0.1).")] = None,

@@ -17,7 +17,7 @@ from qa.cli.common import _progress, app, err, fail, out
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@app.command("train")
+@app.command("train", short_help="Fit the answer model on gold questions.")
 def train_command(
     shared: Annotated[Path, typer.Option(help="The evaluation suites folder (covid-qa, medquad, medquad-cancergov).")] = ROOT.parent / "shared" / "data",
     seeds: Annotated[Path, typer.Option(help="The bundled corpus's gold questions (dev split used).")] = ROOT / "eval" / "seeds",

@@ -10,6 +10,5 @@ export QA_CALIBRATION="${QA_CALIBRATION:-qa/models/bundled-calibration.json}"
 .venv/bin/qa index corpus/ --out index/default
 .venv/bin/qa ask "FLT3-ITD AML starting 7+3: what do I add, and on which days?"
 if .venv/bin/qa serve --help >/dev/null 2>&1 && [ "${QA_NO_SERVE:-0}" != "1" ]; then
-  echo "serving on http://127.0.0.1:${QA_PORT:-8000}/  (open it to try the chat widget)"
   exec .venv/bin/qa serve --index index/default --port "${QA_PORT:-8000}"
 fi

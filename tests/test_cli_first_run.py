@@ -96,3 +96,17 @@ def test_qa_eval_compare_fits_80_columns():
     assert r.exit_code == 0, r.output
     assert "evidence_hit@10" in r.output and "citation_precision" in r.output and "…" not in r.output
     assert max(len(line) for line in r.output.replace(str(root) + "/", "").splitlines()) <= 80, r.output
+
+
+@pytest.mark.slow
+def test_qa_serve_says_serving_only_once_questions_work(bundled_index, tmp_path):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from common import ServeProcess
+
+    with ServeProcess(bundled_index, env={"QA_RATE_LIMIT_PER_MINUTE": "0"}, log_path=tmp_path / "serve.log") as s:
+        deadline = time.monotonic() + 10  # readyz turns 200 a moment before the line is printed
+        while "serving on " not in (log := s.log()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    line = next(x for x in log.splitlines() if x.startswith("serving on "))
+    assert line.startswith(f"serving on http://127.0.0.1:{s.port}/") and "documents" in line
+    assert log.index('"event": "ready"') < log.index("serving on ")  # after the index loaded and warmed up

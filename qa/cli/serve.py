@@ -61,8 +61,13 @@ def serve(
         if server is not None:
             server.should_exit = True
 
+    def on_ready(engine) -> None:  # only now do questions work: say so now, not at start-up
+        url = f"http://{settings.host}:{settings.port}/"
+        print(f"serving on {url}  (index {engine.index_id}, {len(engine.data.docs)} documents; "
+              "open it to try the chat widget, Ctrl-C stops)", flush=True)
+
     try:
-        api = create_app(settings, on_load_error=on_load_error)
+        api = create_app(settings, on_load_error=on_load_error, on_ready=on_ready)
     except ValueError as e:  # a QA_CALIBRATION file that is missing, invalid or for another model
         fail(str(e))
     config = uvicorn.Config(api, host=settings.host, port=settings.port,

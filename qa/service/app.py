@@ -33,9 +33,10 @@ from qa.service.settings import Settings
 
 
 def create_app(settings: Settings | None = None, engine=None,
-               on_load_error: Callable[[Exception], None] | None = None) -> FastAPI:
+               on_load_error: Callable[[Exception], None] | None = None,
+               on_ready: Callable[[object], None] | None = None) -> FastAPI:
     settings = settings or Settings()
-    service = Service(settings, engine, on_load_error)
+    service = Service(settings, engine, on_load_error, on_ready)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

@@ -90,13 +90,14 @@ class Service:
     ``settings.index``. Everything a request needs from it raises `ApiError`, never anything else.
     """
 
-    def __init__(self, settings, engine=None, on_load_error: Callable[[Exception], None] | None = None):
+    def __init__(self, settings, engine=None, on_load_error: Callable[[Exception], None] | None = None,
+                 on_ready: Callable[[Any], None] | None = None):
         from qa.query.calibration import load_calibration
 
         self.settings = settings
         self.slot = EngineSlot(engine)  # which engine answers; one swapped out is closed by its last user
         self.load_error: Exception | None = None
-        self.on_load_error = on_load_error
+        self.on_load_error, self.on_ready = on_load_error, on_ready
         # what every engine (first load, reloads) is built with; the pool as wide as the answer slots
         self.engine_kw = {"embed_budget_ms": settings.embed_budget_ms or None, "calibration": load_calibration(),
                           "embed_workers": settings.max_concurrency}
@@ -124,6 +125,8 @@ class Service:
         log.info("ready", extra={"fields": {"event": "ready", "index_id": self.index_id(),
                                             "documents": len(self.slot.current.data.docs),
                                             "load_s": round(time.perf_counter() - t, 2)}})
+        if self.on_ready:
+            self.on_ready(self.slot.current)
 
     def ready(self, held=None):
         """``held`` (the request's counted engine) or the current one; 503 while there is none."""

@@ -135,3 +135,12 @@ def test_pypdf_says_nothing_of_its_own_for_a_broken_pdf(tmp_path, capsys, caplog
     assert captured.err == "" and captured.out == ""
     assert not [r for r in caplog.records if r.name.startswith("pypdf") and r.levelno < 40]
     assert "PDF" in skipped[0].reason
+
+
+def test_a_junk_or_missing_title_falls_back_to_the_first_heading_or_line(tmp_path):
+    (tmp_path / "notes.txt").write_text("\n  Anaphylaxis in adults: first steps\nGive IM adrenaline 0.5 mg.\n")
+    (tmp_path / "dka.md").write_text("---\ntitle: dka.html\n---\n# Diabetic ketoacidosis\n\nGive fluids first.\n")
+    (tmp_path / "kept.md").write_text("---\ntitle: Sepsis bundle\n---\n# Hour one\n\nTake cultures.\n")
+    docs = {d.doc_id: d.title for d in read_corpus(tmp_path)}
+    assert docs == {"notes": "Anaphylaxis in adults: first steps", "dka": "Diabetic ketoacidosis",
+                    "kept": "Sepsis bundle"}

@@ -32,7 +32,8 @@ def _print_answer(a) -> None:
             out.print("Closest passages:")
             for i, p in enumerate(a.passages[:3], start=1):
                 quote = " ".join(p.text.split())[:160]
-                out.print(f"  ({i}) {p.title} › {p.section}: “{quote}…”", highlight=False)
+                where = " › ".join(x for x in (p.title, p.section) if x)  # no "title › :" without a section
+                out.print(f"  ({i}) {where}: “{quote}…”", highlight=False)
         return
     out.print(a.answer)
     out.print()

@@ -20,6 +20,12 @@ import typer
 from qa.cli.common import app, fail
 
 
+def _announce(settings, engine) -> None:
+    """Called once the index is loaded and warmed up: only now do questions work, so say so now."""
+    print(f"serving on http://{settings.host}:{settings.port}/  (index {engine.index_id}, {len(engine.data.docs)} "
+          "documents; open it to try the chat widget, Ctrl-C stops)", flush=True)
+
+
 @app.command(short_help="Serve the HTTP API and the chat widget.")
 def serve(
     index_dir: Annotated[Optional[Path], typer.Option("--index", help="Index folder (env QA_INDEX; default index/default).")] = None,
@@ -61,13 +67,8 @@ def serve(
         if server is not None:
             server.should_exit = True
 
-    def on_ready(engine) -> None:  # only now do questions work: say so now, not at start-up
-        url = f"http://{settings.host}:{settings.port}/"
-        print(f"serving on {url}  (index {engine.index_id}, {len(engine.data.docs)} documents; "
-              "open it to try the chat widget, Ctrl-C stops)", flush=True)
-
     try:
-        api = create_app(settings, on_load_error=on_load_error, on_ready=on_ready)
+        api = create_app(settings, on_load_error=on_load_error, on_ready=lambda eng: _announce(settings, eng))
     except ValueError as e:  # a QA_CALIBRATION file that is missing, invalid or for another model
         fail(str(e))
     config = uvicorn.Config(api, host=settings.host, port=settings.port,

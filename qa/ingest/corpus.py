@@ -100,11 +100,33 @@ def _check_text(raw: bytes, path: Path) -> str:
     return text
 
 
+_JUNK_TITLE = re.compile(r"^(?:[\w.~-]+\.(?:html?|pdf|docx?|txt|md|rtf)|untitled(?: document)?|microsoft word.*|)$", re.I)
+TITLE_MAX = 120
+
+
+def _title(given, sections, text: str, fallback: str) -> str:
+    """The given title unless it is junk (a file name such as "dka.html", "Untitled", empty); then
+    the first heading, then the first line of text (cut at a word near TITLE_MAX), then the file name.
+
+    >>> _title("dka.html", (), "Diabetic ketoacidosis in adults. Give fluids first.", "dka")[:31]
+    'Diabetic ketoacidosis in adults'
+    """
+    given = " ".join(str(given or "").split())
+    if not _JUNK_TITLE.match(given):
+        return given
+    if sections:
+        return sections[0].path[0]
+    first = next((line.strip() for line in text.splitlines() if any(ch.isalnum() for ch in line)), "")
+    if len(first) > TITLE_MAX:
+        first = first[:TITLE_MAX].rsplit(" ", 1)[0] + "…"
+    return first or fallback
+
+
 def _doc(doc_id: str, body: str, meta: dict, fallback_title: str, pages=(), markdown: bool = True) -> Document:
     text = nfkc(body.lstrip("\n"))
     date = meta.get("date")
     sections = sections_of(text) if markdown else ()  # plain text: "# of cycles: 4" is no heading
-    title = str(meta.get("title") or (sections[0].path[0] if sections else fallback_title))
+    title = _title(meta.get("title"), sections, text, fallback_title)
     return Document(
         doc_id=doc_id,
         text=text,

@@ -50,8 +50,11 @@ def test_ctrl_c_during_qa_index_says_the_previous_index_is_intact(tmp_path):
     big.mkdir()
     for i in range(400):  # enough text that the build is still embedding when it is interrupted
         (big / f"d{i}.md").write_text(f"# Topic {i}\n\n" + " ".join(f"Sentence {j} about drug {i} dose {j}." for j in range(40)))
+    # a test run started in the background inherits SIGINT ignored (as shells do for background
+    # jobs); the child gets the default back, as a user's terminal gives it
     proc = subprocess.Popen([*QA, "index", str(big), "--out", str(out)], cwd=ROOT, stderr=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     seen = ""
     deadline = time.monotonic() + 240
     while "embed" not in seen and time.monotonic() < deadline:  # the first progress line: embedding began

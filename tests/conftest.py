@@ -90,3 +90,20 @@ def shared_suite(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"../shared/data/{name} is not available")
     return path
+
+
+@pytest.fixture(scope="session")
+def fake_index(tmp_path_factory) -> Path:
+    """The bundled corpus indexed once with `FakeEmbedder`, for read-only service tests."""
+    from qa.index.build import build_index
+
+    out = tmp_path_factory.mktemp("fake-idx") / "idx"
+    build_index(CORPUS, out, FakeEmbedder())
+    return out
+
+
+@pytest.fixture(scope="session")
+def fake_engine(fake_index):
+    from qa.query.engine import Engine
+
+    return Engine.load(fake_index, FakeEmbedder())

@@ -11,36 +11,22 @@ import re
 import socket
 import threading
 import time
-from pathlib import Path
 
 import anyio
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import CORPUS, FakeEmbedder
+from conftest import FakeEmbedder
 from qa.query.engine import RetrievalError
 from qa.service.app import create_app
 from qa.service.guards import DEMO_CSP
-from qa.index.build import build_index
 from qa.query.engine import Engine
 from qa.service.settings import Settings
 
 TOKEN = "abuse-token-0123456789abcdef"
 PATH_RE = re.compile(r"(?<![\w.])/(?:[\w.-]+/)+[\w.-]*")
 LEAKS = ("Traceback", 'File "', ".py", "site-packages", "/tmp", "/work", "/srv", "/home", "secret")
-
-
-@pytest.fixture(scope="module")
-def fake_index(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("abuse-idx") / "idx"
-    build_index(CORPUS, out, FakeEmbedder())
-    return out
-
-
-@pytest.fixture(scope="module")
-def fake_engine(fake_index):
-    return Engine.load(fake_index, FakeEmbedder())
 
 
 def settings(**kw) -> Settings:

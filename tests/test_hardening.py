@@ -13,8 +13,7 @@ import anyio
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import CORPUS, FakeEmbedder
-from qa.index.build import build_index
+from conftest import FakeEmbedder
 from qa.index.store import IndexCorrupt, load_index, sha256_file
 from qa.query.engine import Engine
 from qa.query.question import QuestionError, prepare_question
@@ -28,16 +27,14 @@ from qa.service.settings import Settings
 FULLWIDTH = "ＦＬＴ３－ＩＴＤ ＡＭＬ ｍｉｄｏｓｔａｕｒｉｎ ｄａｙｓ"  # NFKC: "FLT3-ITD AML midostaurin days"
 
 
-@pytest.fixture(scope="module")
-def index(tmp_path_factory):
-    out = tmp_path_factory.mktemp("hard-idx") / "idx"
-    build_index(CORPUS, out, FakeEmbedder())
-    return out
+@pytest.fixture
+def index(fake_index):  # conftest's, under the short name these tests use
+    return fake_index
 
 
-@pytest.fixture(scope="module")
-def engine(index):
-    return Engine.load(index, FakeEmbedder())
+@pytest.fixture
+def engine(fake_engine):
+    return fake_engine
 
 
 def client(engine, **kw) -> TestClient:

@@ -3,10 +3,8 @@
 # then serve the API and the chat widget (Ctrl-C stops it).
 set -euo pipefail
 cd "$(dirname "$0")"
-QA_BROWSER=0 scripts/setup.sh
-# the bundled corpus's own calibration (fitted on eval/seeds dev by `qa eval eval/seeds --calibrate`);
-# another corpus uses the answer model's general one unless QA_CALIBRATION names its own
-export QA_CALIBRATION="${QA_CALIBRATION:-qa/models/bundled-calibration.json}"
+QA_BROWSER=0 scripts/setup.sh --main   # the main job's parts only: no eval, ONNX or test extras
+# corpus/qa-calibration.json (fitted on eval/seeds dev) goes into the index: qa ask and qa serve use it
 .venv/bin/qa index corpus/ --out index/default
 .venv/bin/qa ask "FLT3-ITD AML starting 7+3: what do I add, and on which days?"
 if .venv/bin/qa serve --help >/dev/null 2>&1 && [ "${QA_NO_SERVE:-0}" != "1" ]; then

@@ -66,7 +66,7 @@ def bundled_index(tmp_path_factory, real_embedder) -> Path:
     return out
 
 
-BUNDLED_CALIBRATION = ROOT / "qa" / "models" / "bundled-calibration.json"  # what ./run.sh serves with
+BUNDLED_CALIBRATION = ROOT / "corpus" / "qa-calibration.json"  # the bundled corpus's own, stored in its index
 
 
 @pytest.fixture(scope="session")

@@ -113,3 +113,9 @@ def test_qa_serve_says_serving_only_once_questions_work(bundled_index, tmp_path)
     line = next(x for x in log.splitlines() if x.startswith("serving on "))
     assert line.startswith(f"serving on http://127.0.0.1:{s.port}/") and "documents" in line
     assert log.index('"event": "ready"') < log.index("serving on ")  # after the index loaded and warmed up
+
+
+def test_error_text_is_shown_as_written_not_read_as_markup(tmp_path):
+    missing = tmp_path / "guidelines [draft]"
+    r = CliRunner().invoke(app, ["index", str(missing), "--out", str(tmp_path / "idx")])
+    assert r.exit_code == 2 and "guidelines [draft]" in r.output

@@ -47,3 +47,59 @@ def test_a_calibration_fitted_for_another_model_is_refused(data):
         Engine(data, FakeEmbedder(), calibration=other)
     mine = Engine(data, FakeEmbedder())
     Engine(data, FakeEmbedder(), calibration=Calibration(threshold=0.0, model_sha=mine.model.sha256))  # accepted
+
+
+# -- a corpus's own calibration travels with its index (issue 17: `qa ask` abstained without QA_CALIBRATION)
+
+def _corpus_with(tmp_path, calibration_text: str | None):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for p in CORPUS.glob("*.md"):
+        (folder / p.name).write_text(p.read_text())
+    if calibration_text is not None:
+        (folder / "qa-calibration.json").write_text(calibration_text)
+    return folder
+
+
+def test_the_bundled_corpus_calibration_is_used_with_no_setting(data):
+    bundled = Calibration.from_dict(__import__("json").loads((CORPUS / "qa-calibration.json").read_text()))
+    e = Engine(data, FakeEmbedder())
+    assert e.calibration_source == "index" and e.calibrations["hybrid"] == bundled
+    a = e.ask("midostaurin days FLT3")
+    assert a.confidence == bundled.confidence(a.raw_score)
+    site = Engine(data, FakeEmbedder(), calibration=SITE)  # QA_CALIBRATION overrides the index's
+    assert site.calibration_source == "QA_CALIBRATION" and site.calibrations["hybrid"] == SITE
+
+
+def test_a_folder_without_one_uses_the_model_calibration(tmp_path):
+    skipped = []
+    build_index(_corpus_with(tmp_path, None), tmp_path / "idx", FakeEmbedder(), on_skip=skipped.append)
+    e = Engine.load(tmp_path / "idx", FakeEmbedder())
+    assert e.calibration_source == "answer model"
+    assert e.calibrations["hybrid"] == e.model.variants["hybrid"].calibration
+    assert "calibration" not in e.data.manifest and not skipped
+
+
+def test_the_calibration_file_is_not_read_as_a_document(tmp_path):
+    skipped = []
+    stats = build_index(_corpus_with(tmp_path, (CORPUS / "qa-calibration.json").read_text()), tmp_path / "idx",
+                        FakeEmbedder(), on_skip=skipped.append)
+    assert not skipped and stats.documents == 2 and stats.calibration.startswith("seeds dev")
+
+
+def test_a_broken_calibration_file_fails_the_build_and_names_it(tmp_path):
+    from qa.ingest.corpus import CorpusError
+
+    with pytest.raises(CorpusError, match="qa-calibration.json is invalid"):
+        build_index(_corpus_with(tmp_path, "{not json"), tmp_path / "idx", FakeEmbedder())
+    assert not (tmp_path / "idx").exists()
+
+
+def test_an_index_calibration_for_another_model_gives_way_to_the_model_own(data, caplog):
+    from dataclasses import replace
+
+    stale = dict(data.manifest, calibration=dict(data.manifest["calibration"], model_sha="0" * 64))
+    with caplog.at_level("WARNING", logger="qa.engine"):
+        e = Engine(replace(data, manifest=stale), FakeEmbedder())  # `qa train` made a new model: still answers
+    assert e.calibrations["hybrid"] == e.model.variants["hybrid"].calibration
+    assert e.calibration_source.startswith("answer model") and "refit it" in caplog.text

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 
 from qa.cli.common import DEFAULT_INDEX, app, fail, out
 
@@ -88,7 +89,7 @@ def ask(
             print(json.dumps(a.to_dict(), ensure_ascii=False), flush=True)
         else:
             if question == "-":
-                out.print(f"[bold]Q: {q}[/]", highlight=False)
+                out.print(f"[bold]Q: {escape(q)}[/]", highlight=False)
             _print_answer(a)
             if question == "-":
                 out.print()

@@ -31,8 +31,23 @@ DEFAULT_INDEX = Path("index/default")
 
 
 def fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    """One line on stderr and exit ``code``; the message is plain text (a path or a pip extra such as
+    '.[eval]' in it is shown as written, never read as rich markup)."""
+    from rich.markup import escape
+
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
+
+
+def require_extra(extra: str, *modules: str) -> None:
+    """Fail with the install line when a command needs an optional part (a pyproject extra) that is
+    not installed; the main job (index, ask, serve) needs none."""
+    import importlib.util
+
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        fail(f"this command needs qa's '{extra}' extra ({', '.join(missing)} not installed): "
+             f"run .venv/bin/pip install -e '.[{extra}]' (./test.sh installs every extra)")
 
 
 def _progress():

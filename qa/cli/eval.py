@@ -19,7 +19,7 @@ from rich.table import Table
 
 from typer.core import TyperGroup
 
-from qa.cli.common import _progress, app, err, fail, out
+from qa.cli.common import _progress, app, err, fail, out, require_extra
 
 
 class _RunByDefault(TyperGroup):
@@ -115,6 +115,7 @@ def eval_command(
     perturb: Annotated[Optional[int], typer.Option(metavar="SEED", help="Ask every question as typed in a hurry (shorthand, typos, British spelling; seeded, see qa/eval/perturb.py).")] = None,
 ) -> None:
     """Evaluate qa on a gold SUITE (all modes side by side) and write a report (the default command)."""
+    require_extra("eval", "ranx", "matplotlib")
     from dataclasses import replace
 
     from qa.query.answer_model import ModelError, load_model

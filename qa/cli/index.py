@@ -23,6 +23,7 @@ def index(
     from qa.ingest.corpus import CorpusError
     from qa.embed import EmbedderError, load_embedder
     from qa.index.store import IndexError_
+    from rich.markup import escape
 
     try:
         embedder = load_embedder(model, encoder)
@@ -31,8 +32,8 @@ def index(
             stats = build_index(
                 corpus, out_dir, embedder, reuse=reuse,
                 progress=lambda stage, done, total: bar.update(task, completed=done, total=total),
-                on_skip=lambda s: err.print(f"[yellow]skipped[/] {s.path}: {s.reason}", highlight=False),
-                on_notice=lambda n: err.print(f"[cyan]note[/] {n.path}: {n.message}", highlight=False),
+                on_skip=lambda s: err.print(f"[yellow]skipped[/] {escape(s.path)}: {escape(s.reason)}", highlight=False),
+                on_notice=lambda n: err.print(f"[cyan]note[/] {escape(n.path)}: {escape(n.message)}", highlight=False),
             )
     except (CorpusError, EmbedderError, IndexError_) as e:
         fail(str(e))
@@ -46,5 +47,7 @@ def index(
         f"in {stats.total_seconds:.1f} s ({stats.embedded} texts embedded, {stats.reused} vectors reused, {stats.copies} repeated texts) -> {out_dir} "
         f"[index_id {stats.index_id}]"
     )
+    if stats.calibration:
+        out.print(f"abstention calibration: the corpus's own qa-calibration.json ({stats.calibration})", highlight=False)
     if stats.skipped:
         out.print(f"{len(stats.skipped)} file(s) skipped (see warnings above)")

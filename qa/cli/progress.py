@@ -35,7 +35,7 @@ class LineProgress:
 
     def add_task(self, description: str, total: float | None = None, visible: bool = True, **_) -> int:
         tid = len(self.tasks)
-        self.tasks[tid] = {"name": description, "done": 0.0, "total": total, "visible": visible, "last": 0.0}
+        self.tasks[tid] = {"name": description, "done": 0.0, "total": total, "visible": visible, "last": None}
         return tid
 
     def update(self, tid: int, completed: float | None = None, total: float | None = None,
@@ -57,7 +57,10 @@ class LineProgress:
     def _maybe_print(self, t: dict) -> None:
         now = time.monotonic()
         finished = t["total"] is not None and t["done"] >= t["total"]
-        if not t["visible"] or (now - t["last"] < self.every_s and not finished) or t.get("ended"):
+        # the first line always prints (time.monotonic() counts from boot: a machine up for less
+        # than every_s would otherwise hold it back)
+        recent = t["last"] is not None and now - t["last"] < self.every_s
+        if not t["visible"] or (recent and not finished) or t.get("ended"):
             return
         t["last"], t["ended"] = now, finished
         share = f" ({100 * t['done'] / t['total']:.0f}%)" if t["total"] else ""

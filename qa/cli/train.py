@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from qa.cli.common import _progress, app, err, fail, out
+from qa.cli.common import _progress, app, err, fail, out, require_extra
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -37,6 +37,7 @@ def train_command(
     fitting take a few minutes more. The reported splits (covid-qa dev, medquad-cancergov test,
     eval/seeds test) are never read.
     """
+    require_extra("eval", "ranx", "matplotlib")
     from qa.query.answer_model import DEFAULT_PATH
     from qa.embed import EmbedderError, load_embedder
     from qa.eval import report as R

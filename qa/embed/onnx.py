@@ -60,10 +60,12 @@ class OnnxEmbedder(Embedder):
     def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 64, threads: int = 1,
                  cache_dir: Path = DEFAULT_CACHE):
         try:
+            import onnx  # noqa: F401  (the export, on first use)
             import onnxruntime as ort
             from tokenizers import Tokenizer
         except ImportError:
-            raise EmbedderError("the onnx encoder needs: pip install onnx onnxscript onnxruntime") from None
+            raise EmbedderError("the onnx encoder needs qa's 'onnx' extra: run .venv/bin/pip install -e '.[onnx]' "
+                                "(./test.sh installs it), or use QA_ENCODER=torch") from None
         model_dir = Path(resolve_model_path(model))
         if not (model_dir / "tokenizer.json").exists():
             raise EmbedderError(f"the onnx encoder needs a local model folder with tokenizer.json: {model}")

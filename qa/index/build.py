@@ -19,7 +19,7 @@ import numpy as np
 
 from qa.index.bm25 import BM25Index, BM25Params, tokenize
 from qa.ingest.chunk import ChunkParams, chunk
-from qa.ingest.corpus import CorpusError, Notice, Skipped, read_corpus
+from qa.ingest.corpus import CALIBRATION_FILE, CorpusError, Notice, Skipped, read_corpus
 from qa.embed import Embedder
 from qa.index.store import IndexData, IndexError_, load_index, write_index
 from qa.types import SECTION_SEP, Chunk, Document, SentenceTable, section_label
@@ -38,6 +38,7 @@ class BuildStats:
     reused: int = 0  # vectors taken from the previous index
     copies: int = 0  # texts repeated within the corpus, given their first copy's vector
     skipped: list[Skipped] = field(default_factory=list)
+    calibration: str = ""  # what the corpus's own calibration was fitted on, when it carries one
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -149,6 +150,37 @@ def _previous(out: Path) -> IndexData | None:
         return None  # nothing to reuse: a missing, old or corrupt index is simply rebuilt
 
 
+def _manifest(embedder: Embedder, chunk_params: ChunkParams, bm25_params: BM25Params, vector_kind: str,
+              sentence_vectors: bool, data: IndexData) -> dict:
+    return {
+        "model": embedder.name,
+        "dim": embedder.dim,
+        "embed_precision": embedder.precision,
+        "encoder": embedder.encoder,
+        "vector_id": embedder.vector_id,  # every vector's key includes it: reused only by the same encoder
+        "chunking": asdict(chunk_params),
+        "bm25": asdict(bm25_params),
+        "vector_index": vector_kind,
+        "sentence_vectors": sentence_vectors,
+        "counts": {"documents": len(data.docs), "chunks": len(data.chunks), "sentences": len(data.sentences)},
+        "versions": _versions(),
+    }
+
+
+def corpus_calibration(corpus: Path) -> dict | None:
+    """The corpus folder's own calibration (its ``qa-calibration.json``), checked, as a dict for the
+    manifest; None when it has none. A bad file fails the build, which names it."""
+    from qa.query.calibration import load_calibration
+
+    path = corpus / CALIBRATION_FILE
+    if not corpus.is_dir() or not path.is_file():
+        return None
+    try:
+        return asdict(load_calibration(path))
+    except ValueError as e:
+        raise CorpusError(f"{e}; fix or remove it (it is the corpus's own abstention calibration)") from None
+
+
 def build_index(corpus: Path, out: Path, embedder: Embedder, chunk_params: ChunkParams = ChunkParams(),
                 bm25_params: BM25Params = BM25Params(), progress: Progress | None = None,
                 on_skip: Callable[[Skipped], None] | None = None, on_notice: Callable[[Notice], None] | None = None,
@@ -174,6 +206,7 @@ def build_index(corpus: Path, out: Path, embedder: Embedder, chunk_params: Chunk
         if on_skip:
             on_skip(s)
 
+    docs_given = docs
     docs = docs if docs is not None else read_corpus(Path(corpus), on_skip=skipped, on_notice=on_notice)
     lap("read")
     chunks, sentences, sent_texts = _split(docs, chunk_params)
@@ -211,19 +244,11 @@ def build_index(corpus: Path, out: Path, embedder: Embedder, chunk_params: Chunk
 
     data = IndexData(docs, chunks, sentences, sent_vecs, _key_array(sent_keys), _key_array(chunk_keys),
                      vectors, bm25)
-    manifest = {
-        "model": embedder.name,
-        "dim": embedder.dim,
-        "embed_precision": embedder.precision,
-        "encoder": embedder.encoder,
-        "vector_id": embedder.vector_id,  # every vector's key includes it: reused only by the same encoder
-        "chunking": asdict(chunk_params),
-        "bm25": asdict(bm25_params),
-        "vector_index": vectors.kind,
-        "sentence_vectors": sentence_vectors,
-        "counts": {"documents": len(docs), "chunks": len(chunks), "sentences": len(sentences)},
-        "versions": _versions(),
-    }
+    manifest = _manifest(embedder, chunk_params, bm25_params, vectors.kind, sentence_vectors, data)
+    calibration = corpus_calibration(Path(corpus)) if docs_given is None else None
+    if calibration is not None:
+        manifest["calibration"] = calibration
+        stats.calibration = calibration["fitted_on"] or CALIBRATION_FILE
     stats.index_id = write_index(Path(out), data, manifest)
     lap("write")
     stats.documents, stats.chunks, stats.sentences = len(docs), len(chunks), len(sentences)

@@ -23,6 +23,9 @@ from qa.ingest.frontmatter import checked_fields, split_front_matter
 from qa.types import Document, Section
 
 SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".jsonl")
+# a corpus folder may carry the calibration fitted on its own gold questions (`qa eval --calibrate`);
+# `qa index` stores it in the index, so every `qa ask` and `qa serve` of that index uses it
+CALIBRATION_FILE = "qa-calibration.json"
 
 
 class CorpusError(Exception):
@@ -224,8 +227,8 @@ def corpus_files(root: Path) -> list[Path]:
         raise CorpusError(f"corpus not found: {root}")
     if root.is_file():
         return [root]
-    files = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
-    return files
+    return sorted(p for p in root.rglob("*")
+                  if p.is_file() and not p.name.startswith(".") and p != root / CALIBRATION_FILE)
 
 
 def read_corpus(root: Path, on_skip: Callable[[Skipped], None] | None = None,

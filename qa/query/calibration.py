@@ -2,7 +2,8 @@
 
 The raw score is the abstention model's logit (`qa.query.answer_model`); each model variant carries its
 own calibration, fitted by `qa train`. A site may refit the hybrid one on its own gold questions
-with `qa eval --calibrate`, which writes a file that ``QA_CALIBRATION`` names; such a file records
+with `qa eval --calibrate`, which writes a file that ``QA_CALIBRATION`` names, or that a corpus folder
+carries as ``qa-calibration.json`` (`qa index` stores it in the index); such a file records
 the sha256 of the answer model it was fitted for, and is refused with any other model (a
 threshold on another model's logits means nothing). Confidence is a logistic curve
 ``1 / (1 + exp(-(a * raw + b)))`` (Platt scaling), monotone in the raw score, so the threshold
@@ -36,6 +37,11 @@ class Calibration:
         z = max(-60.0, min(60.0, z))
         return round(1.0 / (1.0 + math.exp(-z)), 4)
 
+    @classmethod
+    def from_dict(cls, raw: dict) -> Calibration:
+        """The fields this version knows; a missing one keeps its default."""
+        return cls(**{f.name: raw[f.name] for f in fields(cls) if f.name in raw})
+
     def save(self, path: Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n")
 
@@ -50,6 +56,6 @@ def load_calibration(path: str | Path | None = None) -> Calibration | None:
         raise ValueError(f"calibration file {path} does not exist (QA_CALIBRATION); unset it to use the model's own")
     try:
         raw = json.loads(path.read_text())
-        return Calibration(**{f.name: raw[f.name] for f in fields(Calibration) if f.name in raw})
+        return Calibration.from_dict(raw)
     except (ValueError, TypeError) as e:
         raise ValueError(f"calibration file {path} is invalid: {e}") from None

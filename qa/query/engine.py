@@ -8,6 +8,7 @@ Modes: ``hybrid-weighted`` (the default), ``hybrid`` (RRF; alias ``hybrid-rrf``)
 
 from __future__ import annotations
 
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,6 +27,9 @@ from qa.embed import Embedder, load_embedder
 from qa.index.store import IndexData, load_index
 from qa.types import section_label, Answer, Document, Filters, Hit, Passage
 
+log = logging.getLogger("qa.engine")
+
+
 class RetrievalError(RuntimeError):
     """Neither BM25 nor dense retrieval could run; the API answers 503."""
 
@@ -41,9 +45,34 @@ class RetrievalParams:
             raise ValueError("retrieval needs depth >= 1, rrf_k >= 1 and 0 <= alpha <= 1")
 
 
+def _calibration_for(model: AnswerModel, explicit: Calibration | None, manifest: dict) -> tuple[Calibration | None, str]:
+    """The hybrid calibration in force and where it came from: the one given (``QA_CALIBRATION``),
+    else the index's own (its corpus's qa-calibration.json), else None (the model's own).
+
+    A given file fitted for another answer model is refused: someone named it. The index's own is
+    set aside with a warning instead, so that retraining the model (`qa train`) leaves every index
+    answering, under the model's own calibration, until the corpus's file is refitted.
+    """
+    if explicit is not None:
+        if explicit.model_sha and explicit.model_sha != model.sha256:
+            raise ValueError(f"the calibration file was fitted for answer model {explicit.model_sha[:12]}, "
+                             f"not the one in use ({model.sha256[:12]}); refit it with `qa eval --calibrate`")
+        return explicit, "QA_CALIBRATION"
+    own = Calibration.from_dict(manifest["calibration"]) if manifest.get("calibration") else None
+    if own is None:
+        return None, "answer model"
+    if own.model_sha and own.model_sha != model.sha256:
+        log.warning("the index's calibration (its corpus's qa-calibration.json) was fitted for answer model %s, "
+                    "not the one in use (%s): using the model's own; refit it with `qa eval --calibrate` and re-index",
+                    own.model_sha[:12], model.sha256[:12])
+        return None, "answer model (the index's calibration is for another model)"
+    return own, "index"
+
+
 class Engine:
     """``model`` defaults to the shipped answer model; ``calibration`` replaces the hybrid variant's
-    (a site's own, from `qa eval --calibrate`); the lexical variant always keeps its own, so a
+    (a site's own, from `qa eval --calibrate`), and without one the index's own applies when its
+    corpus carried a ``qa-calibration.json``; the lexical variant always keeps its own, so a
     degraded answer never uses a threshold fitted on hybrid scores. ``abstain=False`` composes
     every answer (the eval harness decides abstention itself from the raw score)."""
 
@@ -55,10 +84,8 @@ class Engine:
         self.data, self.embedder = data, embedder
         self.model = model if model is not None else load_model()
         self.calibrations = {k: v.calibration for k, v in self.model.variants.items()}
+        calibration, self.calibration_source = _calibration_for(self.model, calibration, data.manifest)
         if calibration is not None:
-            if calibration.model_sha and calibration.model_sha != self.model.sha256:
-                raise ValueError(f"the calibration file was fitted for answer model {calibration.model_sha[:12]}, "
-                                 f"not the one in use ({self.model.sha256[:12]}); refit it with `qa eval --calibrate`")
             self.calibrations["hybrid"] = calibration
         self.abstain = abstain
         self.features = FeatureIndex(data)

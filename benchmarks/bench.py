@@ -12,8 +12,9 @@ its own queries; a plain folder is asked built-in clinician questions. Prints:
 - indexing: wall time, chunks/s, seconds by stage (read, chunk = sentence split + chunking,
   split = chunk texts and content keys, embed, bm25, faiss, write), peak RSS, size on disk, and
   the raw encoder's throughput on a sample of the same texts, so pipeline overhead is a ratio;
-- `ask` in process: p50/p95/p99, by stage, with the default (torch) encoder unless
-  ``--ask-encoder`` says otherwise (an index built with the ONNX encoder is the same model's);
+- the encoders chosen for this machine (`qa.embed.choice`: questions, index batches) and why;
+- `ask` in process: p50/p95/p99, by stage, with the question encoder qa would choose here unless
+  ``--ask-encoder`` says otherwise (either encoder searches an index built by the other);
 - `POST /v1/ask` over HTTP against a real `qa serve`: sequential and with 8 concurrent clients,
   p50/p95/p99 and the server's stages, and the server's RSS while serving.
 """
@@ -158,36 +159,40 @@ def main() -> None:
     ap.add_argument("corpus", type=Path, help="a corpus folder or file, or a BEIR suite folder")
     ap.add_argument("--out", type=Path, default=None, help="index folder to build (default: a temp dir)")
     ap.add_argument("--existing", type=Path, default=None, help="skip indexing; measure asking on this index")
-    ap.add_argument("--encoder", default=None, help="indexing encoder: torch (default) or onnx")
-    ap.add_argument("--ask-encoder", default="torch", help="encoder for asking (default torch, the default)")
+    ap.add_argument("--encoder", default="auto", help="indexing encoder: auto (qa's choice here), torch or onnx")
+    ap.add_argument("--ask-encoder", default="auto", help="question encoder: auto (qa's choice here), torch or onnx")
     ap.add_argument("--questions", type=int, default=200, help="questions asked in process")
     ap.add_argument("--http", type=int, default=200, help="requests per HTTP phase (0: skip HTTP)")
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--encoder-sample", type=int, default=1024)
     args = ap.parse_args()
 
-    from qa.embed import load_embedder
+    from qa.embed import encoder_for, load_embedder
+    from qa.embed.choice import BF16_FLAGS, cpu_flags
 
     src = args.corpus / "corpus.jsonl" if (args.corpus / "corpus.jsonl").exists() else args.corpus
     print(f"machine: {machine()}")
+    bf16 = sorted(cpu_flags() & set(BF16_FLAGS))
+    print(f"encoders (qa.embed.choice): questions {encoder_for('question', args.ask_encoder)}, "
+          f"index {encoder_for('index', args.encoder)} (bf16 hardware: {', '.join(bf16) or 'none'})")
     index = args.existing
     if index is None:
         index = args.out or Path(tempfile.mkdtemp()) / "index"
-        build(src, index, load_embedder(encoder=args.encoder), args.encoder_sample)
+        build(src, index, load_embedder(encoder=args.encoder, role="index"), args.encoder_sample)
 
     questions = QUESTIONS
     qfile = args.corpus / "queries.jsonl"
     if qfile.exists():
         questions = [json.loads(line)["text"] for line in qfile.open()]
     questions = (questions * (args.questions // len(questions) + 1))[: args.questions]
-    ask_in_process(index, load_embedder(encoder=args.ask_encoder), questions)
+    ask_in_process(index, load_embedder(encoder=args.ask_encoder, role="question"), questions)
     naive = naive_floor(questions)
 
     if args.http:
-        proc, url = start_server(str(index), {"QA_ENCODER": args.ask_encoder, "QA_MAX_CONCURRENCY": "4",
+        proc, url = start_server(str(index), {"QA_QUESTION_ENCODER": args.ask_encoder, "QA_MAX_CONCURRENCY": "4",
                                               "QA_QUEUE_TIMEOUT_S": "30", "QA_LOG_LEVEL": "warning"})
         try:
-            print(f"HTTP POST /v1/ask ({args.ask_encoder} encoder, QA_MAX_CONCURRENCY=4):")
+            print(f"HTTP POST /v1/ask ({encoder_for('question', args.ask_encoder)} question encoder, QA_MAX_CONCURRENCY=4):")
             ratios(naive, phases(url, questions, args.http, args.concurrency, proc.pid))
         finally:
             proc.terminate()

@@ -36,7 +36,8 @@ PROCESS_ENV = {
 class Runtime(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore")
 
-    encoder: Literal["torch", "onnx"] = Field("torch", description="Question and index encoder.")
+    encoder: Literal["auto", "torch", "onnx"] = Field("auto", description="Index encoder (`qa.embed.choice`).")
+    question_encoder: Literal["auto", "torch", "onnx"] = Field("auto", description="Question encoder (`qa.embed.choice`).")
     bf16: Literal["auto", "0", "1"] = Field("auto", description="Index in bfloat16 where the CPU has it.")
     onnx_cache: Path = Field(Path.home() / ".cache" / "qa" / "onnx", description="Where qa keeps the encoders it builds: the int8 ONNX export and the question trace.")
     calibration: Path | None = Field(None, description="A site's own calibration file (`qa eval --calibrate`).")
@@ -53,7 +54,7 @@ def runtime() -> Runtime:
     ...     runtime()
     ... except ConfigError as e:
     ...     print(e)
-    QA_ENCODER: Input should be 'torch' or 'onnx'
+    QA_ENCODER: Input should be 'auto', 'torch' or 'onnx'
     >>> del os.environ["QA_ENCODER"]
     """
     try:

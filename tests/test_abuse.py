@@ -281,7 +281,7 @@ def test_embed_budget_setting_reaches_the_served_engine(fake_index, monkeypatch,
     """QA_EMBED_BUDGET_MS: past it the answer comes from BM25 alone, marked degraded (0: no budget)."""
     import qa.query.engine
 
-    monkeypatch.setattr(qa.query.engine, "load_embedder", lambda model: SlowEmbedder())
+    monkeypatch.setattr(qa.query.engine, "load_embedder", lambda model, **kw: SlowEmbedder())
     with TestClient(create_app(settings(index=fake_index, embed_budget_ms=budget_ms))) as c:
         deadline = time.monotonic() + 30
         while c.get("/v1/readyz").status_code != 200 and time.monotonic() < deadline:

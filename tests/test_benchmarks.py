@@ -21,12 +21,20 @@ def test_bench_smoke(tmp_path):
     out = run("benchmarks/bench.py", str(CORPUS), "--questions", "3", "--out", str(tmp_path / "idx"),
               "--http", "4", "--concurrency", "2")
     for part in ("chunks/s", "index stages (s): read", "encoder (SentenceTransformerEmbedder): raw",
-                 "ask in process (SentenceTransformerEmbedder, 3 questions)", "sequential: n=4",
+                 "encoders (qa.embed.choice): questions ", "ask in process (", "sequential: n=4",
                  "2 concurrent: n=4", "errors=0", "server RSS", "naive floor (SentenceTransformer.encode",
                  "ratios to the naive floor: sequential POST p95 / naive p95 = "):
         assert part in out, part
     again = run("benchmarks/bench.py", str(CORPUS), "--questions", "2", "--existing", str(tmp_path / "idx"), "--http", "0")
     assert "index:" not in again and "ask in process" in again
+
+
+@pytest.mark.slow
+def test_question_encoders_smoke():
+    out = run("benchmarks/question_encoders.py", "--n", "3", "--rounds", "1")
+    for part in ("machine: ", "qa's choice here: questions ", "round 1 torch", "round 1 onnx", "torch / onnx p50 = ",
+                 "cosine onnx vs torch: min "):
+        assert part in out, part
 
 
 @pytest.mark.slow

@@ -377,7 +377,9 @@ def test_corpus_markup_is_shown_as_text_and_never_runs(page, xss_api, site):
 def test_source_links_are_http_only_and_noopener(page, xss_api, site):
     page.goto(write_host(site, "links.html", xss_api.url, 'data-open="true"'))
     page.locator("qa-widget .panel").wait_for()
-    ask(page, "acalabrutinib dose")
+    # well above the general threshold (raw ~3.1): "acalabrutinib dose" sat on it (1.354 against
+    # 1.354 with torch question vectors, 1.305 with int8 ONNX ones), and this test is about links
+    ask(page, "How often is acalabrutinib taken for chronic lymphocytic leukemia?")
     page.locator("qa-widget .msg.answer .chip").first.click()
     link = page.locator("qa-widget .source a.source-link")
     link.wait_for(timeout=10_000)

@@ -120,7 +120,7 @@ def eval_command(
 
     from qa.query.answer_model import ModelError, load_model
     from qa.query.calibration import load_calibration
-    from qa.embed import EmbedderError, load_embedder
+    from qa.embed import EmbedderError, load_embedders
     from qa.query.engine import RetrievalParams
     from qa.eval import report as R
     from qa.eval.runner import EvalSettings, evaluate_suite, parse_modes
@@ -146,7 +146,7 @@ def eval_command(
             suite = perturb_suite(suite, perturb)
         calibration = load_calibration()  # a site's own (QA_CALIBRATION), else None: the model's own
         answer_model = load_model()
-        embedder = load_embedder(model)
+        embedder, questions = load_embedders(model)
     except (SuiteError, EmbedderError, ModelError, ValueError) as e:
         fail(str(e))
 
@@ -158,7 +158,7 @@ def eval_command(
             def on_index(stage, done, total):
                 bar.update(idx, visible=True, completed=done, total=total)
 
-            return evaluate_suite(s, embedder, st, cal, engine=engine, cache_dir=cache_dir, on_index=on_index,
+            return evaluate_suite(s, embedder, st, cal, engine=engine, cache_dir=cache_dir, on_index=on_index, questions=questions,
                                   on_question=lambda n: bar.advance(qs, n))
 
     fit_report, engine = None, None

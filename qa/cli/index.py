@@ -16,7 +16,7 @@ def index(
     out_dir: Annotated[Path, typer.Option("--out", help="Where the index goes (replaced atomically).")] = DEFAULT_INDEX,
     model: Annotated[str, typer.Option(envvar="QA_MODEL", help="sentence-transformers model name or path.")] = "all-MiniLM-L6-v2",
     reuse: Annotated[bool, typer.Option(help="Reuse vectors of unchanged texts from the existing index.")] = True,
-    encoder: Annotated[str, typer.Option(envvar="QA_ENCODER", help="torch, or onnx (int8, ~2-5x faster, built locally once).")] = "torch",
+    encoder: Annotated[str, typer.Option(envvar="QA_ENCODER", help="auto (torch in bf16 where the CPU has bf16 hardware, else int8 ONNX), torch or onnx.")] = "auto",
 ) -> None:
     """Build a searchable index of CORPUS: chunks, sentences, vectors and BM25."""
     from qa.index.build import build_index
@@ -26,7 +26,7 @@ def index(
     from rich.markup import escape
 
     try:
-        embedder = load_embedder(model, encoder)
+        embedder = load_embedder(model, encoder, role="index")
         with _progress() as bar:
             task = bar.add_task("embed", total=None)
             stats = build_index(

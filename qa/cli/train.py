@@ -39,7 +39,7 @@ def train_command(
     """
     require_extra("eval", "ranx", "matplotlib")
     from qa.query.answer_model import DEFAULT_PATH
-    from qa.embed import EmbedderError, load_embedder
+    from qa.embed import EmbedderError, load_embedders
     from qa.eval import report as R
     from qa.eval.suites import SuiteError
     from qa.train.run import ROLES, TrainSettings, train
@@ -52,7 +52,7 @@ def train_command(
     try:
         settings = TrainSettings(shared, seeds, seed=seed, alpha=alpha, perturbed=perturbed, limit=limit,
                                  sources=sources, cache_dir=cache_dir)
-        embedder = load_embedder(model)
+        embedder, questions = load_embedders(model)
     except (ValueError, EmbedderError) as e:
         fail(str(e))
     target = model_out or DEFAULT_PATH
@@ -69,7 +69,7 @@ def train_command(
             (bar.console if err.is_terminal else err).print(message, highlight=False)
 
         try:
-            answer_model, extra = train(settings, embedder, progress, log)
+            answer_model, extra = train(settings, embedder, progress, log, questions)
         except SuiteError as e:
             fail(str(e))
     answer_model.save(target)

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 
 
 from qa.query.calibration import Calibration
+from qa.embed.choice import cpu_flags
 from qa.query.engine import Engine, RetrievalParams
 from qa.query.question import prepare_question, resolve_mode
 from qa.query.answer import AnswerParams
@@ -208,7 +209,7 @@ def _limited_docs(suite: Suite, n: int):
     return chosen, note
 
 
-def load_engine(suite: Suite, embedder, settings: EvalSettings, cache_dir=None, on_index=None):
+def load_engine(suite: Suite, embedder, settings: EvalSettings, cache_dir=None, on_index=None, questions=None):
     """(engine, index dir, reused?, seconds, corpus doc count) for ``suite``, building its index if needed."""
     from qa.eval.cache import cached_index
 
@@ -219,14 +220,16 @@ def load_engine(suite: Suite, embedder, settings: EvalSettings, cache_dir=None, 
     index_dir, reused = cached_index(suite.corpus, embedder, name=suite.name, cache_dir=cache_dir, docs=docs,
                                      docs_note=note, progress=on_index, corpus_sha=suite.corpus_sha,
                                      sentence_vectors=suite.judges_answers)
-    engine = Engine.load(index_dir, embedder, abstain=False, retrieval=settings.retrieval,
+    engine = Engine.load(index_dir, questions or embedder, abstain=False, retrieval=settings.retrieval,
                          answer=settings.answer, mode=settings.default_mode)
     return engine, index_dir, reused, time.perf_counter() - t
 
 
 def evaluate_suite(suite: Suite, embedder, settings: EvalSettings, calibration: Calibration | None = None,
-                   engine: Engine | None = None, cache_dir=None, on_index=None, on_question=None) -> tuple[dict, list[dict], Engine]:
-    """Run ``suite`` and return (report dict, per-question rows, engine)."""
+                   engine: Engine | None = None, cache_dir=None, on_index=None, on_question=None,
+                   questions=None) -> tuple[dict, list[dict], Engine]:
+    """Run ``suite`` and return (report dict, per-question rows, engine). ``embedder`` builds the
+    index, ``questions`` (default: the same) encodes the questions, as `qa ask` would."""
     import datetime as dt
     import sys
 
@@ -237,7 +240,7 @@ def evaluate_suite(suite: Suite, embedder, settings: EvalSettings, calibration: 
         suite = suite.limit(settings.limit)
     reused, index_s, index_dir = True, 0.0, None
     if engine is None:
-        engine, index_dir, reused, index_s = load_engine(suite, embedder, settings, cache_dir, on_index)
+        engine, index_dir, reused, index_s = load_engine(suite, embedder, settings, cache_dir, on_index, questions)
     t1 = time.perf_counter()
     results = run_questions(engine, suite, settings, on_question)
     answer_s = time.perf_counter() - t1
@@ -258,6 +261,9 @@ def evaluate_suite(suite: Suite, embedder, settings: EvalSettings, calibration: 
         "index_dir": str(index_dir) if index_dir else None,
         "index_reused": reused,
         "model": manifest.get("model"),
+        # which encoder made the index's vectors and which the questions' (qa.embed.choice), and why
+        "encoders": {"index": manifest.get("vector_id"), "questions": f"{engine.embedder.encoder}|{engine.embedder.precision}",
+                     "cpu_flags": sorted(cpu_flags() & {"amx_bf16", "avx512_bf16", "avx512f", "avx2"})},
         "limit": settings.limit,
         "corpus_docs": len(engine.data.docs),
         "answers_composed": suite.judges_answers,  # False: the suite judges documents only

@@ -53,12 +53,13 @@ def main(argv=None) -> None:
     ap.add_argument("--limit", type=int)
     ap.add_argument("--out", type=Path)
     a = ap.parse_args(argv)
-    from qa.embed import load_embedder
+    from qa.embed import load_embedders
 
     suite = load_suite(Path(a.suite), a.split)
     if a.limit:
         suite = suite.limit(a.limit)
-    engine, *_ = load_engine(suite, load_embedder(), EvalSettings())
+    embedder, questions = load_embedders()
+    engine, *_ = load_engine(suite, embedder, EvalSettings(), questions=questions)
     depths = [10, 20, 30, 50, 100, 200]
     L = legs(engine, suite, max(depths))
     results = []

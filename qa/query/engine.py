@@ -116,7 +116,7 @@ class Engine:
         from qa.index.store import read_manifest
 
         manifest = read_manifest(Path(index_dir))
-        embedder = embedder or load_embedder(manifest["model"])
+        embedder = embedder or load_embedder(manifest["model"], role="question")
         data = load_index(Path(index_dir), expect_model=embedder.name, expect_dim=embedder.dim)
         return cls(data, embedder, **kw)
 

@@ -193,7 +193,7 @@ class Service:
             embedder = getattr(current, "embedder", None)
             reused = embedder is not None and getattr(embedder, "name", None) == manifest.get("model")
             if not reused:
-                embedder = load_embedder(str(manifest.get("model")))
+                embedder = load_embedder(str(manifest.get("model")), role="question")
             data = load_index(folder, expect_model=embedder.name, expect_dim=embedder.dim)
             new = Engine(data, embedder, **self.engine_kw)
             new.ask("warm up the model and the retrievers")

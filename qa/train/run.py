@@ -160,8 +160,9 @@ def _sources(s: TrainSettings):
 
 
 def collect_all(s: TrainSettings, embedder, progress: Callable[[str, int, int], None] | None = None,
-                log: Callable[[str], None] = lambda m: None) -> dict[str, list[Item]]:
-    """Items per variant ('hybrid', 'lexical') over every source, original and perturbed."""
+                log: Callable[[str], None] = lambda m: None, questions=None) -> dict[str, list[Item]]:
+    """Items per variant ('hybrid', 'lexical') over every source, original and perturbed; ``questions``
+    (default ``embedder``) encodes the questions, as `qa ask` would."""
     from qa.eval.cache import cached_index
     from qa.query.answer_model import UNFITTED
     from qa.query.engine import Engine
@@ -174,7 +175,7 @@ def collect_all(s: TrainSettings, embedder, progress: Callable[[str, int, int], 
         index_dir, reused = cached_index(suite.corpus, embedder, name="medquad-train" if name == "medquad" else suite.name,
                                          docs=docs, docs_note=note, corpus_sha=suite.corpus_sha, cache_dir=s.cache_dir,
                                          progress=(lambda st, d, n: progress(f"index {name}", d, n)) if progress else None)
-        engine = Engine.load(index_dir, embedder, model=UNFITTED, abstain=False)
+        engine = Engine.load(index_dir, questions or embedder, model=UNFITTED, abstain=False)
         log(f"{name}: index {'reused' if reused else 'built'} ({time.perf_counter() - t:.0f} s), "
             f"{len(suite.queries)} questions")
         only = "calibrate" if ROLES[name] == "calibrate" else None
@@ -196,9 +197,9 @@ def collect_all(s: TrainSettings, embedder, progress: Callable[[str, int, int], 
     return out
 
 
-def train(s: TrainSettings, embedder, progress=None, log=lambda m: None) -> tuple[AnswerModel, dict]:
+def train(s: TrainSettings, embedder, progress=None, log=lambda m: None, questions=None) -> tuple[AnswerModel, dict]:
     t0 = time.perf_counter()
-    items = collect_all(s, embedder, progress, log)
+    items = collect_all(s, embedder, progress, log, questions)
     t1 = time.perf_counter()
     variants, reports = {}, {}
     for name, its in items.items():

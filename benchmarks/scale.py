@@ -54,7 +54,7 @@ def real_ivf_recall(data, queries_file: str | None, n_queries: int) -> None:
 
         texts = [json.loads(line)["text"] for line in open(queries_file)]
         texts = [texts[i] for i in rng.choice(len(texts), size=min(n_queries, len(texts)), replace=False)]
-        queries = load_embedder().embed_queries([expand_question(t) for t in texts])  # as qa ask does
+        queries = load_embedder(role="question").embed_queries([expand_question(t) for t in texts])  # as qa ask does
         what = f"{len(texts)} real questions from {queries_file}"
     else:
         held = rng.choice(len(vecs), size=n_queries, replace=False)
@@ -72,9 +72,32 @@ def real_ivf_recall(data, queries_file: str | None, n_queries: int) -> None:
         rows, _ = ivf.search(q, 10)
         lat.append((time.perf_counter() - t0) * 1000)
         recall.append(len(set(rows.tolist()) & set(gt.tolist())) / 10)
-    print(f"real vectors: IVF over {len(vecs):,} real MiniLM vectors (chunks + sentences), nlist "
+    print(f"real vectors: IVF ({ivf.storage}) over {len(vecs):,} real MiniLM vectors (chunks + sentences), nlist "
           f"{ivf.index.nlist}, nprobe {ivf.index.nprobe}, built {built:.0f} s; {what}: recall@10 vs exact "
           f"{np.mean(recall):.3f} (min {np.min(recall):.1f}), search p50 {pct(lat, 50):.2f} / p95 {pct(lat, 95):.2f} ms")
+    flat_storage(vecs, queries, truth)
+
+
+def flat_storage(vecs: np.ndarray, queries: np.ndarray, truth: np.ndarray) -> None:
+    """Flat search in float16 (qa's default) against float32 over the same real vectors, interleaved
+    question by question so a noisy machine slows both alike: recall@10 vs exact and latency."""
+    from qa.index.vectors import VectorIndex
+
+    ix = {s: VectorIndex.build(vecs, kind="flat", storage=s) for s in ("fp32", "fp16")}
+    lat: dict[str, list[float]] = {s: [] for s in ix}
+    recall = []
+    for q, gt in zip(queries, truth):
+        for s, index in ix.items():
+            t0 = time.perf_counter()
+            rows, _ = index.search(q, 10)
+            lat[s].append((time.perf_counter() - t0) * 1000)
+            if s == "fp16":
+                recall.append(len(set(rows.tolist()) & set(gt.tolist())) / 10)
+    ratio = pct(lat["fp32"], 50) / pct(lat["fp16"], 50)
+    print(f"real vectors, flat: fp16 recall@10 vs exact fp32 {np.mean(recall):.4f} (min {np.min(recall):.1f}); "
+          f"search p50 / p95 fp32 {pct(lat['fp32'], 50):.2f} / {pct(lat['fp32'], 95):.2f} ms, "
+          f"fp16 {pct(lat['fp16'], 50):.2f} / {pct(lat['fp16'], 95):.2f} ms (fp32/fp16 p50 = {ratio:.2f}); "
+          f"{vecs.shape[1] * 4} vs {vecs.shape[1] * 2} bytes a vector")
 
 
 def main():

@@ -37,7 +37,8 @@ def test_ivf_filters_are_exact_and_roundtrip(tmp_path):
     ix.save(tmp_path / "ivf.faiss")
     again = VectorIndex.load(tmp_path / "ivf.faiss")
     assert again.kind == "ivf" and again.search(v[42], 5)[0].tolist() == ix.search(v[42], 5)[0].tolist()
-    np.testing.assert_allclose(again.reconstruct_all(), v, atol=1e-6)
+    assert again.storage == "fp16"
+    np.testing.assert_allclose(again.reconstruct_all(), v, atol=1e-3)  # float16: 11 bits of mantissa
 
 
 def test_a_search_leaves_the_callers_openmp_threads_as_they_were():
@@ -62,3 +63,27 @@ def test_a_broad_ivf_filter_scores_in_place_and_stays_exact():
     rows, scores = ix.search(v[10], 10, allowed=allowed)
     exact = allowed[np.argsort(-(v[allowed] @ v[10]), kind="stable")][:10]
     assert rows.tolist() == exact.tolist() and np.all(np.diff(scores) <= 1e-6)
+
+
+def test_float16_storage_finds_what_exact_float32_search_finds(tmp_path):
+    v, q = unit(5000, 64, seed=5), unit(100, 64, seed=6)
+    exact = VectorIndex.build(v, "flat", storage="fp32")
+    half = VectorIndex.build(v, "flat")
+    assert (exact.storage, half.storage) == ("fp32", "fp16")
+    hits = [len(set(exact.search(x, 10)[0]) & set(half.search(x, 10)[0])) for x in q]
+    assert sum(hits) / (10 * len(q)) >= 0.99
+    _, s32 = exact.search(q[0], 5)
+    _, s16 = half.search(q[0], 5)
+    np.testing.assert_allclose(s16, s32, atol=2e-3)
+    half.save(tmp_path / "h.faiss")
+    exact.save(tmp_path / "e.faiss")  # an index built before float16 storage still loads and searches
+    assert VectorIndex.load(tmp_path / "h.faiss").storage == "fp16"
+    old = VectorIndex.load(tmp_path / "e.faiss")
+    assert old.storage == "fp32" and old.search(v[7], 1)[0][0] == 7
+
+
+def test_an_unknown_storage_is_refused():
+    import pytest
+
+    with pytest.raises(ValueError, match="unknown vector storage"):
+        VectorIndex.build(unit(10, 8), storage="int4")

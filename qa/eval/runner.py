@@ -272,6 +272,7 @@ def evaluate_suite(suite: Suite, embedder, settings: EvalSettings, calibration: 
             "chunking": manifest.get("chunking"),
             "bm25": manifest.get("bm25"),
             "vector_index": manifest.get("vector_index"),
+            "vector_storage": manifest.get("vector_storage", "fp32"),
             "calibration": {m: {"threshold": c.threshold, "a": c.a, "b": c.b, "rule": c.rule, "fitted_on": c.fitted_on}
                             for m, c in cals.items()},
             "answer_model": engine.model.sha256,

@@ -150,7 +150,7 @@ def _previous(out: Path) -> IndexData | None:
         return None  # nothing to reuse: a missing, old or corrupt index is simply rebuilt
 
 
-def _manifest(embedder: Embedder, chunk_params: ChunkParams, bm25_params: BM25Params, vector_kind: str,
+def _manifest(embedder: Embedder, chunk_params: ChunkParams, bm25_params: BM25Params, vectors: VectorIndex,
               sentence_vectors: bool, data: IndexData) -> dict:
     return {
         "model": embedder.name,
@@ -160,7 +160,8 @@ def _manifest(embedder: Embedder, chunk_params: ChunkParams, bm25_params: BM25Pa
         "vector_id": embedder.vector_id,  # every vector's key includes it: reused only by the same encoder
         "chunking": asdict(chunk_params),
         "bm25": asdict(bm25_params),
-        "vector_index": vector_kind,
+        "vector_index": vectors.kind,
+        "vector_storage": vectors.storage,
         "sentence_vectors": sentence_vectors,
         "counts": {"documents": len(data.docs), "chunks": len(data.chunks), "sentences": len(data.sentences)},
         "versions": _versions(),
@@ -244,7 +245,7 @@ def build_index(corpus: Path, out: Path, embedder: Embedder, chunk_params: Chunk
 
     data = IndexData(docs, chunks, sentences, sent_vecs, _key_array(sent_keys), _key_array(chunk_keys),
                      vectors, bm25)
-    manifest = _manifest(embedder, chunk_params, bm25_params, vectors.kind, sentence_vectors, data)
+    manifest = _manifest(embedder, chunk_params, bm25_params, vectors, sentence_vectors, data)
     calibration = corpus_calibration(Path(corpus)) if docs_given is None else None
     if calibration is not None:
         manifest["calibration"] = calibration

@@ -207,3 +207,14 @@ def test_the_harness_reads_asks_hits_instead_of_retrieving_again(suite, fake_emb
     warm = len(settings.modes)  # one warm-up ask per mode
     assert len(calls) == warm + 2 * n, calls
     assert calls.count(settings.deep_k) == n
+
+
+def test_ranking_metrics_read_past_the_passages_an_answer_shows(suite, fake_embedder, tmp_path):
+    """recall@10 and nDCG@10 rank ask's fused hits to 10 and beyond, not the top_k passages it shows:
+    cut at top_k they were those of 5 hits (covid-qa dev recall@10 fell from 0.901 to 0.793)."""
+    from qa.eval.runner import load_engine, run_questions
+
+    settings = EvalSettings(modes=["hybrid-weighted"], top_k=1)
+    engine, *_ = load_engine(suite, fake_embedder, settings, tmp_path / "c")
+    rows = run_questions(engine, suite, settings)["hybrid-weighted"]
+    assert max(len(r.doc_ranking) for r in rows) == len(DOCS)  # every document fused, not top_k=1

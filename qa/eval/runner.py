@@ -164,7 +164,9 @@ def run_questions(engine: Engine, suite: Suite, settings: EvalSettings,
                 timings["total"] = timings.get("total", 0.0) + timings["embed"]
             else:  # batch-encoded: its stages count, but it has no single-question total
                 del timings["embed"], timings["total"]
-            hits = trace["hits"][:settings.top_k]  # what ask fused, not a second retrieval
+            # what ask fused (its whole depth, not a second retrieval): the ranking metrics read to 10
+            # and beyond, so cutting it at top_k (5) would make recall@10 and nDCG@10 those of 5 hits
+            hits = trace["hits"]
             deep = engine.retrieve(qx, vec, mode, settings.deep_k)  # ask never looks this deep
             spans = [_chunk_doc_span(engine, h.chunk) for h in hits]
             ev_hits = [M.span_hits(*s, gold) for s in spans[:10]] if gold else None

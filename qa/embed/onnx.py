@@ -27,6 +27,7 @@ from qa.embed.model import mean_pooled, resolve_model_path, weights_hash
 
 
 log = logging.getLogger("qa.embed")
+MISSING = "the onnx encoder needs onnx and onnxruntime: run .venv/bin/pip install -e . again, or use QA_ENCODER=torch"
 DEFAULT_CACHE: Path = Runtime.model_fields["onnx_cache"].default  # QA_ONNX_CACHE, read by load_embedder
 
 
@@ -36,7 +37,6 @@ def export_int8(model: str, target: Path) -> Path:
     Once a machine (~14 s on the Xeon); the exporter's and quantiser's own chatter (shape-naming
     warnings, "consider pre-processing") stays out of the user's terminal, one line says what runs.
     """
-    import logging
     import warnings
 
     log.warning("qa: building the int8 ONNX encoder for this machine, once (~15 s) -> %s", target)
@@ -62,7 +62,10 @@ def export_int8(model: str, target: Path) -> Path:
 def _export(model: str, target: Path) -> Path:
     apply_process_env()
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError:  # it imports onnx
+        raise EmbedderError(MISSING) from None
     from sentence_transformers import SentenceTransformer
 
     st = SentenceTransformer(resolve_model_path(model), device="cpu", local_files_only=True)
@@ -91,12 +94,10 @@ class OnnxEmbedder(Embedder):
     def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 64, threads: int = 1,
                  cache_dir: Path = DEFAULT_CACHE):
         try:
-            import onnx  # noqa: F401  (the export, on first use)
-            import onnxruntime  # noqa: F401
+            import onnxruntime  # noqa: F401  (onnx itself only for the export, `_export`)
             from tokenizers import Tokenizer
         except ImportError:
-            raise EmbedderError("the onnx encoder needs onnx and onnxruntime: run .venv/bin/pip install -e . "
-                                "again, or use QA_ENCODER=torch") from None
+            raise EmbedderError(MISSING) from None
         model_dir = Path(resolve_model_path(model))
         if not (model_dir / "tokenizer.json").exists():
             raise EmbedderError(f"the onnx encoder needs a local model folder with tokenizer.json: {model}")

@@ -11,13 +11,14 @@ target=".[test]"; extras=test
 if [ "${1:-}" = "--main" ]; then target="."; extras=main; fi
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
-  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q --upgrade pip > .venv/pip.log 2>&1 || { cat .venv/pip.log >&2; exit 1; }
 fi
 # reinstall only when pyproject.toml changed since the last install, or the test extras are wanted
 # where only the main job's parts are installed (a stamp in .venv records "<sha256> <extras>")
 stamp=.venv/.qa-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
-read -r have_sha have_extras < "$stamp" 2>/dev/null || true
+have_sha=; have_extras=
+if [ -f "$stamp" ]; then read -r have_sha have_extras < "$stamp" || true; fi
 if [ "${have_sha:-}" != "$want" ] || { [ "$extras" = test ] && [ "${have_extras:-}" != test ]; }; then
   if ! .venv/bin/pip install -q -e "$target" > .venv/pip.log 2>&1; then
     cat .venv/pip.log >&2

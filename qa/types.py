@@ -208,9 +208,12 @@ class Answer:
     mode: str
     degraded: bool = False
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # question words the index never saw, read as the corpus's own: ({"from": typed, "to": read}, ...)
+    corrections: tuple[dict[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        d["corrections"] = [dict(c) for c in self.corrections]
         d["citations"] = [asdict(c) for c in self.citations]
         d["passages"] = [asdict(p) for p in self.passages]
         return d

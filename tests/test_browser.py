@@ -232,6 +232,15 @@ def test_keyboard_only(page, api, site):
     assert not page.problems, page.problems
 
 
+def test_the_widget_shows_how_a_misspelled_question_was_read(page, api, site):
+    page.goto(write_host(site, "read-as.html", api.url, 'data-open="true"'))
+    page.locator("qa-widget .panel").wait_for()
+    ask(page, "midostaurn days with 7+3?")
+    read_as = page.locator("qa-widget .msg.answer .read-as").last
+    assert read_as.inner_text() == "Read as: midostaurn \u2192 midostaurin"
+    assert not page.problems, page.problems
+
+
 def test_abstains_plainly_and_lists_closest_passages(page, api, site):
     page.goto(write_host(site, "abstain.html", api.url, 'data-open="true" data-position="bottom-left"'))
     page.locator("qa-widget .panel").wait_for()

@@ -27,6 +27,9 @@ def _engine(index_dir: Path):
 
 
 def _print_answer(a) -> None:
+    if a.corrections:
+        read = ", ".join(f"{c['from']} → {c['to']}" for c in a.corrections)
+        out.print(f"read as: {read} (words the sources use)", style="dim", highlight=False, markup=False)
     if a.abstained:
         out.print("[bold]The indexed sources do not answer this question.[/]")
         if a.passages:

@@ -112,6 +112,7 @@ def eval_command(
     max_risk: Annotated[float, typer.Option(min=0, max=1, help="--calibrate: most wrong answers allowed among answered on dev; 1 = no bound, plain max accuracy (the default: on 32 dev questions a 5% bound left qa answering a third of answerable questions).")] = 1.0,
     calibration_out: Annotated[Optional[Path], typer.Option(help="Where --calibrate writes (default: the file QA_CALIBRATION names, else calibration.json in the report folder).")] = None,
     cache_dir: Annotated[Optional[Path], typer.Option(help="Index cache folder (default eval/cache).")] = None,
+    vocabulary: Annotated[bool, typer.Option(help="Read questions with the corpus's vocabulary (typo corrections, its abbreviations); --no-vocabulary asks them as typed.")] = True,
     perturb: Annotated[Optional[int], typer.Option(metavar="SEED", help="Ask every question as typed in a hurry (shorthand, typos, British spelling; seeded, see qa/eval/perturb.py).")] = None,
 ) -> None:
     """Evaluate qa on a gold SUITE (all modes side by side) and write a report (the default command)."""
@@ -137,7 +138,7 @@ def eval_command(
     if default not in mode_list:
         mode_list.append(default)
     settings = EvalSettings(modes=mode_list, default_mode=default, top_k=top_k, max_sentences=max_sentences,
-                            limit=limit, retrieval=retrieval)
+                            limit=limit, retrieval=retrieval, vocabulary=vocabulary)
     try:
         suite = load_suite(Path(suite_path), split, cache_dir)
         if perturb is not None:

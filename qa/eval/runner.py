@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from qa.query.calibration import Calibration
 from qa.embed.choice import cpu_flags
 from qa.query.engine import Engine, RetrievalParams
-from qa.query.question import prepare_question, resolve_mode
+from qa.query.question import resolve_mode
 from qa.query.answer import AnswerParams
 from qa.eval import metrics as M
 from qa.eval.suites import Query, Suite
@@ -63,6 +63,7 @@ class EvalSettings:
     # latency figures; the rest are encoded in batches (10k questions: ~30 s instead of ~2 min).
     latency_sample: int = 100
     limit: int | None = None
+    vocabulary: bool = True  # read questions with the corpus's vocabulary (corrections, abbreviations)
     retrieval: RetrievalParams = RetrievalParams()
     answer: AnswerParams = AnswerParams()
 
@@ -139,7 +140,7 @@ def run_questions(engine: Engine, suite: Suite, settings: EvalSettings,
     engine.encode("warm up")  # first calls are slow (lazy loading, caches); keep them out of the timings
     for mode in modes:
         engine.ask("warm up question", top_k=settings.top_k, mode=mode)
-    expanded = [prepare_question(q.text)[1] for q in suite.queries]  # exactly what ask embeds
+    expanded = [engine.prepare(q.text)[1] for q in suite.queries]  # exactly what ask embeds
     n_single = min(len(expanded), max(0, settings.latency_sample))
     batched = engine.embedder.embed_queries(expanded[n_single:]) if need_vec and len(expanded) > n_single else None
     for i, q in enumerate(suite.queries):
@@ -164,9 +165,7 @@ def run_questions(engine: Engine, suite: Suite, settings: EvalSettings,
                 timings["total"] = timings.get("total", 0.0) + timings["embed"]
             else:  # batch-encoded: its stages count, but it has no single-question total
                 del timings["embed"], timings["total"]
-            # what ask fused (its whole depth, not a second retrieval): the ranking metrics read to 10
-            # and beyond, so cutting it at top_k (5) would make recall@10 and nDCG@10 those of 5 hits
-            hits = trace["hits"]
+            hits = trace["hits"]  # ask's fused hits, all of them: recall@10 reads past the top_k shown
             deep = engine.retrieve(qx, vec, mode, settings.deep_k)  # ask never looks this deep
             spans = [_chunk_doc_span(engine, h.chunk) for h in hits]
             ev_hits = [M.span_hits(*s, gold) for s in spans[:10]] if gold else None
@@ -223,8 +222,17 @@ def load_engine(suite: Suite, embedder, settings: EvalSettings, cache_dir=None, 
                                      docs_note=note, progress=on_index, corpus_sha=suite.corpus_sha,
                                      sentence_vectors=suite.judges_answers)
     engine = Engine.load(index_dir, questions or embedder, abstain=False, retrieval=settings.retrieval,
+                         vocabulary=settings.vocabulary,
                          answer=settings.answer, mode=settings.default_mode)
     return engine, index_dir, reused, time.perf_counter() - t
+
+
+def _encoders(engine: Engine) -> dict:
+    """Which encoder made the index's vectors and which the questions' (`qa.embed.choice`), and the
+    CPU flags the choice read."""
+    return {"index": engine.data.manifest.get("vector_id"),
+            "questions": f"{engine.embedder.encoder}|{engine.embedder.precision}",
+            "cpu_flags": sorted(cpu_flags() & {"amx_bf16", "avx512_bf16", "avx512f", "avx2"})}
 
 
 def evaluate_suite(suite: Suite, embedder, settings: EvalSettings, calibration: Calibration | None = None,
@@ -263,9 +271,7 @@ def evaluate_suite(suite: Suite, embedder, settings: EvalSettings, calibration: 
         "index_dir": str(index_dir) if index_dir else None,
         "index_reused": reused,
         "model": manifest.get("model"),
-        # which encoder made the index's vectors and which the questions' (qa.embed.choice), and why
-        "encoders": {"index": manifest.get("vector_id"), "questions": f"{engine.embedder.encoder}|{engine.embedder.precision}",
-                     "cpu_flags": sorted(cpu_flags() & {"amx_bf16", "avx512_bf16", "avx512f", "avx2"})},
+        "encoders": _encoders(engine),
         "limit": settings.limit,
         "corpus_docs": len(engine.data.docs),
         "answers_composed": suite.judges_answers,  # False: the suite judges documents only

@@ -9,7 +9,8 @@ Layout (every file listed with its sha256 in ``manifest.json``, which is written
     sentence_vectors.npy float32 (n, dim), unit length; (0, dim) in a retrieval-only index
     sentence_keys.npy    uint8 (n, 16): content hash of each sentence's embedded text (vector reuse)
     chunk_keys.npy       uint8 (n, 16): the same for chunks (their vectors live in dense.faiss)
-    dense.faiss          FAISS inner-product index over chunk vectors
+    dense.faiss          FAISS inner-product index over chunk vectors (float16 since 2026-12-03)
+    vocabulary.json      the corpus's abbreviations (where each is defined) and word counts
     bm25/                the bm25s index (json + npy, saved with allow_pickle=False)
 
 `write_index` builds into a hidden sibling folder, fsyncs every file, writes the manifest last,
@@ -34,6 +35,7 @@ import numpy as np
 from qa.index.bm25 import BM25Index, BM25Params
 from qa.types import Chunk, Document, Section, SentenceTable
 from qa.index.vectors import VectorIndex
+from qa.index.vocabulary import FILE as VOCABULARY_FILE, Vocabulary
 
 FORMAT_VERSION = 4  # 3: list items are embedded after their lead-in sentence; 4: keys include encoder and precision
 MANIFEST = "manifest.json"
@@ -60,6 +62,7 @@ class IndexData:
     vectors: VectorIndex
     bm25: BM25Index
     manifest: dict[str, Any] = field(default_factory=dict)
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)  # abbreviations and words of the corpus
 
     @property
     def index_id(self) -> str:
@@ -129,6 +132,7 @@ def _write_files(folder: Path, data: IndexData) -> None:
     np.save(folder / "sentence_keys.npy", data.sentence_keys.astype(np.uint8), allow_pickle=False)
     np.save(folder / "chunk_keys.npy", data.chunk_keys.astype(np.uint8), allow_pickle=False)
     data.vectors.save(folder / "dense.faiss")
+    data.vocabulary.save(folder / VOCABULARY_FILE)
     (folder / "bm25").mkdir()
     data.bm25.save(folder / "bm25")
 
@@ -287,6 +291,7 @@ def load_index(folder: Path, expect_model: str | None = None, expect_dim: int | 
             vectors=VectorIndex.load(folder / "dense.faiss"),
             bm25=BM25Index.load(folder / "bm25", BM25Params(**manifest["bm25"]), manifest["counts"]["chunks"]),
             manifest=manifest,
+            vocabulary=Vocabulary.load(folder / VOCABULARY_FILE),  # none in an index built before it existed
         )
     except (ValueError, KeyError, TypeError, RuntimeError, OSError) as e:
         raise IndexCorrupt(f"index corrupt: {type(e).__name__}: {e}; rebuild with `qa index`") from None

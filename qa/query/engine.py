@@ -23,6 +23,7 @@ from qa.query.answer_model import AnswerModel, load_model
 from qa.query.calibration import Calibration
 from qa.query.features import FeatureIndex
 from qa.query.question import DEFAULT_MODE, prepare_question, resolve_mode
+from qa.query.spelling import Speller, read_question
 from qa.embed import Embedder, load_embedder
 from qa.index.store import IndexData, load_index
 from qa.types import section_label, Answer, Document, Filters, Hit, Passage
@@ -79,7 +80,8 @@ class Engine:
     def __init__(self, data: IndexData, embedder: Embedder, calibration: Calibration | None = None,
                  retrieval: RetrievalParams = RetrievalParams(), answer: ans.AnswerParams = ans.AnswerParams(),
                  mode: str = DEFAULT_MODE, embed_budget_ms: float | None = None,
-                 model: AnswerModel | None = None, abstain: bool = True, embed_workers: int = 4):
+                 model: AnswerModel | None = None, abstain: bool = True, embed_workers: int = 4,
+                 vocabulary: bool = True):
         mode = resolve_mode(mode)
         self.data, self.embedder = data, embedder
         self.model = model if model is not None else load_model()
@@ -89,6 +91,8 @@ class Engine:
             self.calibrations["hybrid"] = calibration
         self.abstain = abstain
         self.features = FeatureIndex(data)
+        self.vocabulary = data.vocabulary if vocabulary else None  # False: questions read as typed (evals)
+        self._speller = Speller(data.vocabulary.words) if vocabulary else None
         self.retrieval, self.answer_params, self.mode = retrieval, answer, mode
         if embed_budget_ms is not None and embed_budget_ms <= 0:
             raise ValueError("embed_budget_ms must be > 0")
@@ -208,12 +212,27 @@ class Engine:
         """'hybrid' when cosine signals exist, else 'lexical' (mode bm25, failed embedder, no sentence vectors)."""
         return "hybrid" if has_vector and self.data.has_sentence_vectors else "lexical"
 
+    def prepare(self, question: str) -> tuple[str, str, tuple[dict[str, str], ...]]:
+        """(typed, expanded, corrections): `prepare_question`, then the corpus's vocabulary: unseen
+        words corrected to the corpus's own and its abbreviations' long forms appended (`qa.query.spelling`).
+        Everything that embeds or scores a question goes through here, so eval and training see what ask sees."""
+        typed, q = prepare_question(question)
+        if self.vocabulary is None:
+            return typed, q, ()
+        vocab = self.features.vocab
+        read = read_question(typed, self.vocabulary, lambda w: all(t in vocab for t in tokenize(w)), self._speller)
+        if read.text != typed:
+            typed, q = prepare_question(read.text)
+        if read.expansions:
+            q = f"{q} ({', '.join(read.expansions)})"
+        return typed, q, tuple({"from": a, "to": b} for a, b in read.corrections)
+
     def ask(self, question: str, top_k: int = 5, max_sentences: int = 3, filters: Filters | None = None,
             mode: str | None = None, q_vec: np.ndarray | None = None, trace: dict | None = None) -> Answer:
         """``trace`` (a dict) receives what the answer was built from: ``hits`` (fused, best first),
         ``question`` (as retrieved) and ``analysis``; the eval harness reads it instead of retrieving again."""
         mode = resolve_mode(mode) if mode else self.mode
-        typed, q = prepare_question(question)
+        typed, q, corrections = self.prepare(question)
         t0 = time.perf_counter()
         timings: dict[str, float] = {"embed": 0.0}
         degraded = False
@@ -243,7 +262,7 @@ class Engine:
             confidence=cal.confidence(raw), raw_score=round(raw, 4),
             citations=tuple(citations), passages=tuple(self._passage(h) for h in hits[:top_k]),
             index_id=self.index_id, mode=mode, degraded=degraded,
-            timings_ms={k: round(v, 3) for k, v in timings.items()},
+            timings_ms={k: round(v, 3) for k, v in timings.items()}, corrections=corrections,
         )
 
     def _passage(self, h: Hit) -> Passage:

@@ -3,6 +3,7 @@ is a few lines: check, run on the request's own engine, shape the reply.
 
     POST /v1/ask                 answer with cited sentences, or abstain
     GET  /v1/documents?id=...    a stored document, for citation offsets (also /v1/documents/{doc_id})
+    GET  /v1/vocabulary          the abbreviations the index learned from its corpus
     GET  /v1/healthz, /v1/readyz
     POST /v1/admin/reload        only when an admin token is configured (else 404)
     GET  /, /widget.js, /demo.css, /favicon.ico
@@ -24,7 +25,7 @@ from qa.query.question import QuestionError
 from qa.service.engines import Service
 from qa.service.guards import DEMO_CSP, STATIC, ApiError, _request_id
 from qa.service.schemas import (
-    ADMIN_ERRORS, ERRORS, AnswerOut, AskRequest, DocumentOut, ErrorOut, ReloadOut,
+    ADMIN_ERRORS, ERRORS, AnswerOut, AskRequest, DocumentOut, ErrorOut, ReloadOut, VocabularyOut,
 )
 from qa.types import Filters, section_label
 
@@ -87,6 +88,17 @@ async def document_by_query(request: Request, svc: ServiceDep,
          tags=["documents"], summary="A stored document (id in the path; prefer ?id= for ids with dot segments)")
 async def document(doc_id: str, request: Request, svc: ServiceDep):
     return _document(doc_id, request, svc)
+
+
+@api.get("/v1/vocabulary", response_model=VocabularyOut, responses={503: {"model": ErrorOut}}, tags=["documents"],
+         summary="The abbreviations the index learned from its corpus, with where each is defined")
+async def vocabulary(svc: ServiceDep):
+    eng = svc.ready()
+    vocab = eng.data.vocabulary
+    defs = sorted((d for ds in vocab.definitions.values() for d in ds), key=lambda d: (d.short.lower(), d.long))
+    return JSONResponse({"index_id": eng.index_id, "words": len(vocab.words),
+                         "abbreviations": [{"short": d.short, "long": d.long, "doc_id": d.doc_id, "start": d.start}
+                                           for d in defs]})
 
 
 def _document(doc_id: str, request: Request, svc: Service) -> JSONResponse:

@@ -54,6 +54,23 @@ class AnswerOut(BaseModel):
     mode: str
     degraded: bool
     timings_ms: dict[str, float]
+    corrections: list[dict[str, str]] = Field(
+        default_factory=list, description='Question words the index never saw, read as the corpus\'s own: [{"from", "to"}].')
+
+
+class DefinitionOut(BaseModel):
+    short: str
+    long: str
+    doc_id: str
+    start: int = Field(description="Offset of the long form in the document's stored text.")
+
+
+class VocabularyOut(BaseModel):
+    """What the index learned from its corpus (issue 16): the abbreviations it defines."""
+
+    index_id: str
+    abbreviations: list[DefinitionOut]
+    words: int = Field(description="Distinct words the corpus uses (what misspelled question words are corrected to).")
 
 
 class SectionOut(BaseModel):

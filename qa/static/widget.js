@@ -263,6 +263,8 @@
 
   function renderAnswer(a) {
     var box = el("div", { class: "msg bot answer" });
+    var fixes = (a.corrections || []).map(function (c) { return String(c.from) + " \u2192 " + String(c.to); });
+    if (fixes.length) box.appendChild(el("p", { class: "meta read-as", text: "Read as: " + fixes.join(", ") }));
     if (a.abstained) {
       box.classList.add("abstained");
       box.appendChild(el("p", { class: "abstain", text: "The indexed sources do not answer this question." }));

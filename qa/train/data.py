@@ -25,7 +25,7 @@ import numpy as np
 
 from qa.query.engine import Engine
 
-from qa.query.question import QuestionError, prepare_question
+from qa.query.question import QuestionError
 from qa.eval import metrics as M
 from qa.eval.runner import resolve_evidence
 from qa.eval.suites import Query, Suite
@@ -58,7 +58,7 @@ def split_of(qid: str, calibrate_share: float) -> str:
 def _item(engine: Engine, q: Query, text: str, vec, mode: str, source: str, split: str, top_k: int,
           exclude: tuple[str, ...] = ()) -> Item | None:
     try:
-        typed, qx = prepare_question(text)
+        typed, qx, _ = engine.prepare(text)  # as ask reads it: the corpus's vocabulary included
     except QuestionError:
         return None
     hits = engine.retrieve(qx, vec, mode, top_k, Filters(exclude_doc_ids=exclude) if exclude else None)
@@ -106,7 +106,7 @@ def collect(engine: Engine, suite: Suite, source: str, *, lexical: bool, calibra
     mode = "bm25" if lexical else "hybrid-weighted"
     qs = suite.queries
     words = [(texts or {}).get(q.qid, q.text) for q in qs]
-    vecs = None if lexical else engine.embedder.embed_queries([prepare_question(w)[1] if any(c.isalnum() for c in w)
+    vecs = None if lexical else engine.embedder.embed_queries([engine.prepare(w)[1] if any(c.isalnum() for c in w)
                                                                else "empty" for w in words])
     out = []
     for i, q in enumerate(qs):

@@ -78,9 +78,18 @@ def test_corrections_only_for_words_the_index_never_saw():
 
 
 def test_a_lowercase_word_is_not_read_as_the_abbreviation_it_spells():
-    v = Vocabulary({"all": [Definition("ALL", "acute lymphoblastic leukemia", "d", 0)]}, {"all": 40})
-    assert read_question("is all of it needed", v, known=lambda w: True).expansions == ()
-    assert read_question("ALL in infants", v, known=lambda w: True).expansions == ("acute lymphoblastic leukemia",)
+    v = Vocabulary({"all": [Definition("ALL", "acute lymphoblastic leukemia", "d", 0)],
+                    "are": [Definition("ARE", "AU-rich element", "d", 0)],
+                    "aml": [Definition("AML", "acute myeloid leukemia", "d", 0)]}, {"all": 40})
+    known = lambda w: True  # noqa: E731
+    assert read_question("is all of it needed", v, known).expansions == ()
+    assert read_question("What are the risks? Are they rare?", v, known).expansions == ()  # covid-qa's "are"
+    assert read_question("ALL in infants", v, known).expansions == ("acute lymphoblastic leukemia",)
+    assert read_question("tx for aml pt", v, known).expansions == ("acute myeloid leukemia",)
+
+
+def test_a_name_holding_its_short_form_is_no_definition():
+    assert find_definitions("the insertion sequence IS481 (IS) was found") == []
 
 
 @pytest.mark.slow

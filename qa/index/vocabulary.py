@@ -70,7 +70,8 @@ def _long_form(sf: str, before: str) -> str | None:
         l -= 1
     start = cand.rfind(" ", 0, l + 1) + 1
     long = cand[start:].strip(" ,;:")
-    if not long or len(long) <= len(sf) or sf.lower() in long.lower().split():
+    # the short form inside its long form ("IS481 (IS)") is a name, not a definition
+    if not long or len(long) <= len(sf) or sf.lower() in long.lower():
         return None
     return long
 

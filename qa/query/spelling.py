@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from qa.index.bm25 import STOPWORDS
 from qa.index.vocabulary import Vocabulary
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
@@ -93,6 +94,16 @@ class Speller:
         return best[2] if best else None
 
 
+def _may_abbreviate(word: str, vocab: Vocabulary) -> bool:
+    """Typed in capitals ("ALL", "FIPV") or with a digit ("E-30"), a word may be a short form; typed
+    in lower or title case only if it is no stopword and no word the corpus uses as a word: "all",
+    "is" and "are" are not ALL, IS and ARE, while "aml" is AML."""
+    if sum(c.isupper() for c in word) >= 2 or any(c.isdigit() for c in word):
+        return True
+    low = word.lower()
+    return len(low) >= 3 and low not in STOPWORDS and low not in vocab.words
+
+
 def read_question(question: str, vocab: Vocabulary, known: Callable[[str], bool],
                   speller: Speller | None = None) -> ReadQuestion:
     """``question`` with unseen words corrected and the corpus's abbreviations it holds resolved.
@@ -113,8 +124,7 @@ def read_question(question: str, vocab: Vocabulary, known: Callable[[str], bool]
     longs: list[str] = []
     for m in _WORD.finditer(text):
         w = m.group()
-        # a lowercase word the corpus uses as a word ("all") is not its abbreviation ("ALL")
-        if w.islower() and w in vocab.words:
+        if not _may_abbreviate(w, vocab):
             continue
         for long in vocab.long_forms(w):
             if long.lower() not in text.lower() and long not in longs:

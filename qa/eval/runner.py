@@ -140,17 +140,18 @@ def run_questions(engine: Engine, suite: Suite, settings: EvalSettings,
     engine.encode("warm up")  # first calls are slow (lazy loading, caches); keep them out of the timings
     for mode in modes:
         engine.ask("warm up question", top_k=settings.top_k, mode=mode)
-    expanded = [engine.prepare(q.text)[1] for q in suite.queries]  # exactly what ask embeds
+    prepared = [engine.prepare(q.text) for q in suite.queries]  # exactly what ask reads
+    expanded = [p.search for p in prepared]
     n_single = min(len(expanded), max(0, settings.latency_sample))
     batched = engine.embedder.embed_queries(expanded[n_single:]) if need_vec and len(expanded) > n_single else None
     for i, q in enumerate(suite.queries):
-        qx = expanded[i]
+        qx = prepared[i].search
         gold = resolve_evidence(engine, q)
         answerable = suite.answerable(q)
         t = time.perf_counter()
         q_vec = None
         if need_vec:
-            q_vec = engine.encode(qx) if i < n_single else batched[i - n_single]
+            q_vec = engine.encode(expanded[i]) if i < n_single else batched[i - n_single]
         embed_ms = (time.perf_counter() - t) * 1000 if i < n_single else None
         for mode in modes if not answers else ():
             results[mode].append(_retrieval_only(engine, q, qx, q_vec, mode, settings, embed_ms, answerable))

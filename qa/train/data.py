@@ -58,11 +58,12 @@ def split_of(qid: str, calibrate_share: float) -> str:
 def _item(engine: Engine, q: Query, text: str, vec, mode: str, source: str, split: str, top_k: int,
           exclude: tuple[str, ...] = ()) -> Item | None:
     try:
-        typed, qx, _ = engine.prepare(text)  # as ask reads it: the corpus's vocabulary included
+        prep = engine.prepare(text)  # as ask reads it: the corpus's vocabulary included
+        typed, qx = prep.typed, prep.search
     except QuestionError:
         return None
     hits = engine.retrieve(qx, vec, mode, top_k, Filters(exclude_doc_ids=exclude) if exclude else None)
-    terms = QuestionTerms.of(typed, qx)
+    terms = QuestionTerms.of(typed, prep.terms)
     cands = candidates(engine.data, hits, engine.answer_params.passages)
     if not cands:
         return None
@@ -106,7 +107,7 @@ def collect(engine: Engine, suite: Suite, source: str, *, lexical: bool, calibra
     mode = "bm25" if lexical else "hybrid-weighted"
     qs = suite.queries
     words = [(texts or {}).get(q.qid, q.text) for q in qs]
-    vecs = None if lexical else engine.embedder.embed_queries([engine.prepare(w)[1] if any(c.isalnum() for c in w)
+    vecs = None if lexical else engine.embedder.embed_queries([engine.prepare(w).search if any(c.isalnum() for c in w)
                                                                else "empty" for w in words])
     out = []
     for i, q in enumerate(qs):

@@ -575,3 +575,29 @@ def test_source_view_shows_the_cited_document_for_ids_that_look_like_paths(page,
     assert seen == want
     assert page.evaluate("typeof window.__xss") == "undefined"
     assert not page.problems, page.problems
+
+
+def test_a_question_over_the_limit_keeps_its_text_and_shows_a_counter(page, api, site):
+    page.goto(write_host(site, "limit.html", api.url, 'data-open="true" data-max-chars="40"'))
+    page.locator("qa-widget .panel").wait_for()
+    long_q = "What is the intrathecal methotrexate dose for a two year old child?"
+    page.locator("qa-widget textarea").fill(long_q)
+    page.locator("qa-widget textarea").press("Enter")
+    assert page.locator("qa-widget textarea").input_value() == long_q  # nothing typed is lost
+    counter = page.locator("qa-widget .counter")
+    assert counter.inner_text().startswith(f"{len(long_q)} / 40") and "over" in counter.get_attribute("class")
+    assert page.locator("qa-widget .msg.user").count() == 0  # not sent
+    assert not page.problems, page.problems
+
+
+def test_each_answer_is_shown_from_its_start(page, api, site):
+    page.goto(write_host(site, "scroll.html", api.url, 'data-open="true"'))
+    page.locator("qa-widget .panel").wait_for()
+    for q in ("FLT3-ITD AML going into 7+3: what do I add?", "IT methotrexate dose by age?",
+              "warfarin reversal before surgery"):
+        ask(page, q)
+    top = page.evaluate("""() => { const r = document.querySelector('qa-widget').shadowRoot;
+        const t = r.querySelector('.thread'), m = r.querySelectorAll('.msg.bot');
+        return m[m.length - 1].getBoundingClientRect().top - t.getBoundingClientRect().top; }""")
+    assert 0 <= top <= 20, top  # the last answer's first line (here a refusal's headline) is in view
+    assert not page.problems, page.problems

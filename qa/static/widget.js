@@ -4,7 +4,8 @@
  * Embed with one tag (nothing else is needed):
  *   <script src="https://qa.example.org/widget.js" data-endpoint="https://qa.example.org" defer></script>
  * Optional: data-title, data-placeholder, data-accent (a CSS colour), data-position
- * ("bottom-right" | "bottom-left"), data-open ("true" opens the panel on load).
+ * ("bottom-right" | "bottom-left"), data-open ("true" opens the panel on load), data-max-chars
+ * (the server's QA_MAX_QUESTION_CHARS when a site changes it; 1000 by default).
  *
  * Plain JS, no build step. It lives in a shadow root, so the host page's CSS cannot reach it and
  * its CSS cannot leak out. Corpus text is untrusted: it is only ever inserted with textContent or
@@ -33,6 +34,8 @@
   var OPEN_ON_LOAD = /^(true|1|yes|open)$/i.test(data.open || "");
   var NOTICE = "Answers are quotes from the indexed sources; check them before clinical use.";
   var CONTEXT_CHARS = 700;
+  // the server's QA_MAX_QUESTION_CHARS (default 1000); a site that changes it says so here
+  var MAX_CHARS = Math.max(1, parseInt(data.maxChars, 10) || 1000);
 
   var CSS_TEXT = [
     ":host{all:initial;}",
@@ -82,7 +85,8 @@
     ".source-link{display:inline-block;margin-top:4px;font-size:13px;color:var(--qa-accent);}",
     ".passage{flex:1;overflow-y:auto;margin:0;padding:12px;white-space:pre-line;font-size:14px;overflow-wrap:anywhere;}",
     "mark{background:#ffe27a;color:#1b1f24;padding:0 1px;border-radius:2px;}",
-    "form{display:flex;gap:8px;padding:10px 12px;border-top:1px solid #d8dee4;background:#fff;}",
+    "form{position:relative;display:flex;gap:8px;padding:10px 12px 14px;border-top:1px solid #d8dee4;background:#fff;}",
+    ".counter{position:absolute;right:14px;bottom:2px;font-size:11px;color:#57606a;}.counter.over{color:#a40e26;font-weight:600;}",
     "textarea{flex:1;resize:none;min-height:44px;max-height:120px;padding:8px 10px;border:1px solid #8c959f;border-radius:8px;font-size:16px;color:#1b1f24;background:#fff;}",
     ".send{border:0;border-radius:8px;padding:0 16px;background:var(--qa-accent);color:#fff;font-weight:600;cursor:pointer;min-height:44px;}",
     ".send:disabled{opacity:.6;cursor:default;}",
@@ -159,7 +163,8 @@
   ]);
   var input = el("textarea", { id: "qa-input", rows: "2", placeholder: PLACEHOLDER, autocomplete: "off", "aria-describedby": "qa-notice", enterkeyhint: "send" });
   var sendBtn = el("button", { type: "submit", class: "send", text: "Ask" });
-  var form = el("form", { novalidate: true }, [el("label", { class: "sr-only", for: "qa-input", text: "Your question" }), input, sendBtn]);
+  var counter = el("span", { class: "counter", id: "qa-counter" });  // announce() speaks for it
+  var form = el("form", { novalidate: true }, [el("label", { class: "sr-only", for: "qa-input", text: "Your question" }), input, sendBtn, counter]);
   var panel = el("section", { class: "panel", id: "qa-panel", role: "dialog", "aria-modal": "false", "aria-labelledby": "qa-title", hidden: true }, [
     el("header", null, [el("h2", { id: "qa-title", text: TITLE }), closeBtn]),
     el("p", { class: "notice", id: "qa-notice", text: NOTICE }),
@@ -193,6 +198,16 @@
     launcher.focus();
   }
   function scrollDown() { thread.scrollTop = thread.scrollHeight; }
+  // an answer is read from its start (a refusal's headline first), not from its bottom
+  function scrollToStart(node) {
+    thread.scrollTop += node.getBoundingClientRect().top - thread.getBoundingClientRect().top - 8;
+  }
+  function updateCounter() {
+    var n = input.value.length;
+    counter.textContent = n > MAX_CHARS * 0.8 ? n + " / " + MAX_CHARS : "";
+    counter.classList.toggle("over", n > MAX_CHARS);
+  }
+  input.addEventListener("input", updateCounter);
 
   launcher.addEventListener("click", function () { if (isOpen()) close(); else open(); });
   closeBtn.addEventListener("click", close);
@@ -222,10 +237,17 @@
   function submit() {
     var q = input.value.trim();
     if (!q || busy) return;
+    if (q.length > MAX_CHARS) {  // the text stays, so nothing typed is lost
+      updateCounter();
+      counter.textContent = q.length + " / " + MAX_CHARS + ": shorten the question";
+      announce("The question is longer than " + MAX_CHARS + " characters; shorten it.");
+      return;
+    }
     var empty = thread.querySelector(".empty");
     if (empty) empty.remove();
     thread.appendChild(el("div", { class: "msg user" }, [el("span", { class: "sr-only", text: "You asked: " }), q]));
     input.value = "";
+    updateCounter();
     var loading = el("div", { class: "msg bot loading", text: "Searching the sources" });
     thread.appendChild(loading);
     thread.setAttribute("aria-busy", "true");
@@ -245,18 +267,23 @@
         return body;
       });
     }).then(function (answer) {
-      loading.replaceWith(renderAnswer(answer));
+      var box = renderAnswer(answer);
+      loading.replaceWith(box);
+      return box;
     }, function (err) {
       var text = err && err.name === "AbortError" ? "The service took too long to answer; try again."
         : (err instanceof TypeError ? "Could not reach the qa service." : String(err.message || err));
-      loading.replaceWith(el("div", { class: "msg bot error", role: "alert", text: text }));
+      var box = el("div", { class: "msg bot error", role: "alert", text: text });
+      loading.replaceWith(box);
       announce(text);
-    }).then(function () {
+      if (!input.value) { input.value = q; updateCounter(); }  // a failed question can be sent again
+      return box;
+    }).then(function (box) {
       clearTimeout(timer);
       busy = false;
       sendBtn.disabled = false;
       thread.removeAttribute("aria-busy");
-      scrollDown();
+      scrollToStart(box);
       if (isOpen() && source.hidden && shadow.activeElement !== input) input.focus();
     });
   }

@@ -284,7 +284,10 @@ def test_demo_page_runs_under_its_strict_csp(page, api):
     page.on("console", lambda m: "Content Security Policy" in m.text and violations.append(m.text))
     page.goto(api.url + "/")
     page.evaluate("document.addEventListener('securitypolicyviolation', e => (window.__csp = (window.__csp || []).concat(e.violatedDirective)))")
-    page.locator("qa-widget .panel").wait_for()  # the demo opens the panel on load
+    assert page.locator("qa-widget .panel").is_hidden()  # the demo no longer opens over its own text
+    assert page.locator("a[href='/docs']").count() == 0  # Swagger UI needs a CDN: a blank page offline
+    page.locator("qa-widget .launcher").click()
+    page.locator("qa-widget .panel").wait_for()
     ask(page, "how often is KMT2A rearranged in infant ALL")
     assert "80%" in page.locator("qa-widget .msg.answer").inner_text()
     assert not violations and not page.evaluate("window.__csp"), violations
@@ -600,4 +603,21 @@ def test_each_answer_is_shown_from_its_start(page, api, site):
         const t = r.querySelector('.thread'), m = r.querySelectorAll('.msg.bot');
         return m[m.length - 1].getBoundingClientRect().top - t.getBoundingClientRect().top; }""")
     assert 0 <= top <= 20, top  # the last answer's first line (here a refusal's headline) is in view
+    assert not page.problems, page.problems
+
+
+def test_opening_a_citation_never_scrolls_the_panel_itself(page, api, site):
+    page.goto(write_host(site, "panel-scroll.html", api.url, 'data-open="true"'))
+    page.locator("qa-widget .panel").wait_for()
+    for q in ("FLT3-ITD AML going into 7+3: what do I add?", "IT methotrexate dose by age?",
+              "how often is KMT2A rearranged in infant ALL"):
+        ask(page, q)
+    page.evaluate("() => { document.querySelector('qa-widget').shadowRoot.querySelector('.thread').scrollTop = 0; }")
+    page.locator("qa-widget .msg.answer .chip").first.click()
+    page.locator("qa-widget .source mark").wait_for(timeout=10_000)
+    page.keyboard.press("Escape")  # back to the thread
+    state = page.evaluate("""() => { const r = document.querySelector('qa-widget').shadowRoot;
+        const p = r.querySelector('.panel'), h = r.querySelector('header');
+        return [p.scrollTop, h.getBoundingClientRect().top - p.getBoundingClientRect().top]; }""")
+    assert state[0] == 0 and 0 <= state[1] <= 2, state  # the title bar and its close button stay in place
     assert not page.problems, page.problems

@@ -408,7 +408,10 @@
     passage.appendChild(mark);
     passage.appendChild(document.createTextNode(text.slice(e, to)));
     if (to < text.length) passage.appendChild(document.createTextNode("\u2026"));
-    if (mark.scrollIntoView) mark.scrollIntoView({ block: "center" });
+    // centre the highlight inside the passage only: scrollIntoView also scrolled the panel (overflow
+    // hidden, yet scrollable by script), pushing its title bar and notice out for the session
+    passage.scrollTop += mark.getBoundingClientRect().top - passage.getBoundingClientRect().top
+      - passage.clientHeight / 2 + mark.offsetHeight / 2;
     announce("Source: " + (doc.title || "") + ". Highlighted: " + text.slice(s, e));
   }
 

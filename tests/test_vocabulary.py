@@ -132,3 +132,16 @@ def test_the_api_serves_the_vocabulary_and_the_corrections(tmp_path):
             <= next(d for d in v["abbreviations"] if d["short"] == "ATRA").items()
         a = c.post("/v1/ask", json={"question": "midostaurn days"}).json()
         assert a["corrections"] == [{"from": "midostaurn", "to": "midostaurin"}]
+
+
+def test_the_vocabulary_endpoint_counts_against_the_rate_limit(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from qa.service.app import create_app
+    from qa.service.settings import Settings
+
+    build_index(CORPUS, tmp_path / "idx", FakeEmbedder())
+    engine = Engine.load(tmp_path / "idx", FakeEmbedder())
+    with TestClient(create_app(Settings(rate_limit_per_minute=1, rate_limit_burst=2), engine=engine)) as c:
+        codes = [c.get("/v1/vocabulary").status_code for _ in range(4)]
+    assert codes[:2] == [200, 200] and codes[-1] == 429

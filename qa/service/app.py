@@ -1,7 +1,7 @@
 """The HTTP service: FastAPI app factory and endpoints, inside the guards of `qa.service.guards`
 (RequestContext, CORS, RateLimit, BodyLimit, outermost first).
 
-    FastAPI          /v1/ask, /v1/documents/{doc_id}, /v1/healthz, /v1/readyz, /v1/admin/reload, /widget.js, /
+    FastAPI          /v1/ask, /v1/documents/{doc_id}, /v1/vocabulary, /v1/healthz, /v1/readyz, /v1/admin/reload, /widget.js, /
 
 Every error response has one shape: ``{"error": {"code", "message", "request_id"}}`` (422s add
 ``details``: where and what, never the submitted value).

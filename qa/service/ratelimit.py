@@ -74,7 +74,8 @@ def client_key(scope, proxies: list) -> str:
 
 
 class RateLimit:
-    """Token bucket per client over /v1/ask and /v1/documents: 429 with Retry-After when empty."""
+    """Token bucket per client over /v1/ask, /v1/documents and /v1/vocabulary (a corpus-sized reply):
+    429 with Retry-After when empty."""
 
     MAX_CLIENTS = 10_000
 
@@ -113,7 +114,7 @@ class RateLimit:
         scope["qa.client"] = key
         path = scope.get("path", "")
         limited = self.rate > 0 and scope["method"] != "OPTIONS" and (
-            path in ("/v1/ask", "/v1/documents") or path.startswith(("/v1/documents/", "/v1/admin/")))
+            path in ("/v1/ask", "/v1/documents", "/v1/vocabulary") or path.startswith(("/v1/documents/", "/v1/admin/")))
         if limited:
             wait = self.take(key)
             if wait > 0:

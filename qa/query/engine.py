@@ -273,7 +273,7 @@ class Engine:
         timings["answer"] = (time.perf_counter() - t) * 1000
         timings["total"] = (time.perf_counter() - t0) * 1000
         if trace is not None:
-            trace.update(hits=hits, question=q, analysis=an)
+            trace.update(hits=hits, question=prep.search, analysis=an)
         return Answer(
             question=str(question), answer=ans.compose(citations), abstained=abstained,
             confidence=cal.confidence(raw), raw_score=round(raw, 4),

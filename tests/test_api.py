@@ -108,6 +108,9 @@ def test_the_api_accepts_the_mode_aliases_the_cli_does(client, alias, mode):
     (b'{"question": "ALL", "colour": "red"}', "application/json"),  # unknown field
     (b'{"question": "ALL", "top_k": 0}', "application/json"),       # out of range
     (b'{"question": "ALL", "top_k": 500}', "application/json"),
+    (b'{"question": "ALL", "top_k": true}', "application/json"),    # a boolean is not an integer (schemathesis)
+    (b'{"question": "ALL", "max_sentences": "3"}', "application/json"),
+    (b'{"question": "ALL", "top_k": 2.5}', "application/json"),
     (b'{"question": "ALL", "mode": "magic"}', "application/json"),
     (b'{"question": "ALL", "filters": {"doc_ids": "x"}}', "application/json"),
     (b'{"question": "ALL"}', "text/plain"),                         # not JSON at all
@@ -553,3 +556,8 @@ def test_document_without_an_id_is_422_not_a_redirect(odd_ids_client, query):
 def test_document_by_query_unknown_id_is_404(odd_ids_client):
     assert_error(odd_ids_client.get("/v1/documents", params={"id": "a/b/c"}), 404, "document_not_found")
     assert_error(odd_ids_client.get("/v1/documents", params={"id": "a/./c"}), 404, "document_not_found")
+
+
+def test_an_integral_number_is_an_integer_as_json_schema_says(client):
+    r = client.post("/v1/ask", json={"question": "ALL", "top_k": 2.0})  # schemathesis sends these too
+    assert r.status_code == 200 and len(r.json()["passages"]) <= 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from qa.query.question import MODE_ALIASES, MODES, unpaired_surrogate
 from qa.types import Citation, Passage
@@ -28,12 +28,23 @@ class AskFilters(BaseModel):
     sources: list[Text] = Field(default_factory=list, max_length=200, description="Only documents from these sources.")
 
 
+def _json_integer(v: Any) -> Any:
+    """What JSON Schema calls an integer: 5 and 5.0, never true (pydantic's lax int reads it as 1)
+    nor "5"; schemathesis found both accepted."""
+    if isinstance(v, (bool, str)):
+        raise ValueError("Input should be a valid integer")
+    return v
+
+
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+
+
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={
         "examples": [{"question": "FLT3-ITD AML starting 7+3: what do I add, and on which days?"}]})
     question: Text = Field(description="The clinical question, as typed.")
-    top_k: int = Field(5, ge=1, le=50, description="Passages to return.")
-    max_sentences: int = Field(3, ge=1, le=10, description="Most sentences in the answer.")
+    top_k: JsonInt = Field(5, ge=1, le=50, description="Passages to return.")
+    max_sentences: JsonInt = Field(3, ge=1, le=10, description="Most sentences in the answer.")
     filters: AskFilters | None = None
     mode: Literal[MODES + tuple(MODE_ALIASES)] | None = Field(  # type: ignore[valid-type]
         None, description="Retrieval mode (hybrid-rrf = hybrid, as on the command line); the server's default when omitted.")

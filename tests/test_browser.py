@@ -593,12 +593,16 @@ def test_a_question_over_the_limit_keeps_its_text_and_shows_a_counter(page, api,
     assert not page.problems, page.problems
 
 
-def test_each_answer_is_shown_from_its_start(page, api, site):
-    page.goto(write_host(site, "scroll.html", api.url, 'data-open="true"'))
+def open_and_ask(page, api, site, name: str, last: str) -> None:
+    """An open panel with a thread long enough to scroll: two answers, then ``last``."""
+    page.goto(write_host(site, name, api.url, 'data-open="true"'))
     page.locator("qa-widget .panel").wait_for()
-    for q in ("FLT3-ITD AML going into 7+3: what do I add?", "IT methotrexate dose by age?",
-              "warfarin reversal before surgery"):
+    for q in ("FLT3-ITD AML going into 7+3: what do I add?", "IT methotrexate dose by age?", last):
         ask(page, q)
+
+
+def test_each_answer_is_shown_from_its_start(page, api, site):
+    open_and_ask(page, api, site, "scroll.html", "warfarin reversal before surgery")
     top = page.evaluate("""() => { const r = document.querySelector('qa-widget').shadowRoot;
         const t = r.querySelector('.thread'), m = r.querySelectorAll('.msg.bot');
         return m[m.length - 1].getBoundingClientRect().top - t.getBoundingClientRect().top; }""")
@@ -607,11 +611,7 @@ def test_each_answer_is_shown_from_its_start(page, api, site):
 
 
 def test_opening_a_citation_never_scrolls_the_panel_itself(page, api, site):
-    page.goto(write_host(site, "panel-scroll.html", api.url, 'data-open="true"'))
-    page.locator("qa-widget .panel").wait_for()
-    for q in ("FLT3-ITD AML going into 7+3: what do I add?", "IT methotrexate dose by age?",
-              "how often is KMT2A rearranged in infant ALL"):
-        ask(page, q)
+    open_and_ask(page, api, site, "panel-scroll.html", "how often is KMT2A rearranged in infant ALL")
     page.evaluate("() => { document.querySelector('qa-widget').shadowRoot.querySelector('.thread').scrollTop = 0; }")
     page.locator("qa-widget .msg.answer .chip").first.click()
     page.locator("qa-widget .source mark").wait_for(timeout=10_000)

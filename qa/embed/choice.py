@@ -41,6 +41,11 @@ def cpu_flags() -> set[str]:
     return set(next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []))
 
 
+def bf16_hardware(flags: set[str] | None = None) -> bool:
+    """The CPU multiplies bfloat16 in hardware (AMX or AVX512-BF16): the one test of it."""
+    return any(f in (cpu_flags() if flags is None else flags) for f in BF16_FLAGS)
+
+
 def onnx_available() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx"))
 
@@ -56,5 +61,4 @@ def choose(role: str, setting: str, flags: set[str] | None = None, onnx_installe
         return "torch"
     if role == "question":
         return "onnx"
-    flags = cpu_flags() if flags is None else flags
-    return "torch" if any(f in flags for f in BF16_FLAGS) else "onnx"
+    return "torch" if bf16_hardware(flags) else "onnx"

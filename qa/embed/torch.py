@@ -15,6 +15,7 @@ import numpy as np
 from qa.config import Runtime
 import qa.embed.trace_cache as trace_cache
 from qa.embed.base import DEFAULT_MODEL, Embedder, EmbedderError
+from qa.embed.choice import bf16_hardware
 from qa.embed.model import mean_pooled, resolve_model_path
 
 DEFAULT_CACHE: Path = Runtime.model_fields["onnx_cache"].default  # QA_ONNX_CACHE, read by load_embedder
@@ -174,13 +175,8 @@ class SentenceTransformerEmbedder(Embedder):
         setting = (setting or "auto").strip().lower()
         if setting in ("0", "off", "false", "no"):
             return False
-        if setting == "auto":
-            try:
-                flags = Path("/proc/cpuinfo").read_text()
-            except OSError:
-                return False
-            if "amx_bf16" not in flags and "avx512_bf16" not in flags:
-                return False
+        if setting == "auto" and not bf16_hardware():
+            return False
         probes = ["Give ATRA at once in suspected APL.",
                   "Induction is cytarabine 100 mg/m2 on days 1-7 with daunorubicin on days 1-3. " * 8]
         try:

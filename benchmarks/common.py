@@ -30,7 +30,9 @@ def cpu() -> str:
         return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
     name = next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("model name")), "unknown")
     flags = next((l.split(":", 1)[1].split() for l in info.splitlines() if l.startswith("flags")), [])
-    ext = [f for f in ("amx_bf16", "avx512_bf16", "avx512f", "avx2") if f in flags]
+    from qa.embed.choice import SPEED_FLAGS
+
+    ext = [f for f in SPEED_FLAGS if f in flags]
     return f"{name}, {os.cpu_count()} cores, {' '.join(ext) or 'no AVX2'}"
 
 

@@ -30,6 +30,8 @@ from pathlib import Path
 
 ROLES = ("question", "index")
 BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+# the flags that change qa's speed, as benchmarks and eval reports print them
+SPEED_FLAGS = (*BF16_FLAGS, "avx512f", "avx2")
 
 
 def cpu_flags() -> set[str]:

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 
 
 from qa.query.calibration import Calibration
-from qa.embed.choice import cpu_flags
+from qa.embed.choice import SPEED_FLAGS, cpu_flags
 from qa.query.engine import Engine, RetrievalParams
 from qa.query.question import resolve_mode
 from qa.query.answer import AnswerParams
@@ -233,7 +233,7 @@ def _encoders(engine: Engine) -> dict:
     CPU flags the choice read."""
     return {"index": engine.data.manifest.get("vector_id"),
             "questions": f"{engine.embedder.encoder}|{engine.embedder.precision}",
-            "cpu_flags": sorted(cpu_flags() & {"amx_bf16", "avx512_bf16", "avx512f", "avx2"})}
+            "cpu_flags": [f for f in SPEED_FLAGS if f in cpu_flags()]}
 
 
 def evaluate_suite(suite: Suite, embedder, settings: EvalSettings, calibration: Calibration | None = None,

@@ -56,17 +56,17 @@ def main() -> None:
         index = Path(tmp) / "idx"
         env = dict(os.environ, QA_ONNX_CACHE=str(Path(tmp) / "cache-warm"))
         subprocess.run([*QA, "index", args.corpus, "--out", str(index)], cwd=ROOT, env=env, check=True,
-                       capture_output=True)  # also leaves the warm cache its trace
+                       capture_output=True)  # also leaves the warm cache its encoder (ONNX export or trace)
         cold = []
         for i in range(args.runs):  # a fresh, empty cache each time: the first run on a machine
             cold.append(seconds([*QA, "ask", QUESTION, "--index", str(index)],
                                 dict(env, QA_ONNX_CACHE=str(Path(tmp) / f"cache-empty-{i}"))))
         report("qa ask, empty encoder cache", cold)
-        report("qa ask, cached trace", [seconds([*QA, "ask", QUESTION, "--index", str(index)], env)
+        report("qa ask, cached encoder", [seconds([*QA, "ask", QUESTION, "--index", str(index)], env)
                                         for _ in range(args.runs)])
         report('qa ask "" (refused before loading)', [seconds([*QA, "ask", "", "--index", str(index)], env)
                                                       for _ in range(args.runs)])
-        report("qa serve until ready, cached trace", [serve_ready(index, env) for _ in range(args.runs)])
+        report("qa serve until ready, cached encoder", [serve_ready(index, env) for _ in range(args.runs)])
 
 
 if __name__ == "__main__":

@@ -46,8 +46,8 @@ def test_http_latency_smoke(bundled_index):
 @pytest.mark.slow
 def test_cold_start_smoke():
     out = run("benchmarks/cold_start.py", "--runs", "1")
-    for part in ("cpu:", "qa ask, empty encoder cache", "qa ask, cached trace", 'qa ask "" (refused before loading)',
-                 "qa serve until ready, cached trace"):
+    for part in ("cpu:", "qa ask, empty encoder cache", "qa ask, cached encoder", 'qa ask "" (refused before loading)',
+                 "qa serve until ready, cached encoder"):
         assert part in out, part
 
 

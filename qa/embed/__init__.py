@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 
-from qa.config import ConfigError, apply_process_env, runtime
+from qa.config import ConfigError, Runtime, apply_process_env, runtime
 from qa.embed.base import DEFAULT_MODEL, Embedder, EmbedderError
 
 __all__ = ["DEFAULT_MODEL", "ENCODERS", "Embedder", "EmbedderError", "encoder_for", "load_embedder", "load_embedders"]
@@ -24,7 +24,10 @@ ENCODERS = ("torch", "onnx")
 log = logging.getLogger("qa.embed")
 
 
-def _setting(role: str, encoder: str | None) -> str:
+def _settings(role: str, encoder: str | None) -> tuple[Runtime, str, str]:
+    """(the runtime, the encoder setting for ``role``, the encoder it chooses here), read once."""
+    from qa.embed.choice import choose
+
     try:
         rt = runtime()  # validated here, so QA_BF16=maybe is one clear message
     except ConfigError as e:
@@ -32,17 +35,15 @@ def _setting(role: str, encoder: str | None) -> str:
     setting = encoder or (rt.question_encoder if role == "question" else rt.encoder)
     if setting not in ("auto", *ENCODERS):
         raise EmbedderError(f"unknown encoder {setting!r}; choose one of auto, {', '.join(ENCODERS)}")
-    return setting
+    try:
+        return rt, setting, choose(role, setting)
+    except ValueError as e:
+        raise EmbedderError(str(e)) from None
 
 
 def encoder_for(role: str, encoder: str | None = None) -> str:
     """The encoder ``load_embedder`` would choose for ``role`` (before any fallback)."""
-    from qa.embed.choice import choose
-
-    try:
-        return choose(role, _setting(role, encoder))
-    except ValueError as e:
-        raise EmbedderError(str(e)) from None
+    return _settings(role, encoder)[2]
 
 
 def load_embedders(model: str = DEFAULT_MODEL, encoder: str | None = None) -> tuple[Embedder, Embedder]:
@@ -65,8 +66,7 @@ def load_embedder(model: str = DEFAULT_MODEL, encoder: str | None = None, role: 
     of ONNX that cannot be built here falls back to torch with a warning.
     """
     apply_process_env()  # before torch and transformers load: offline, small oneDNN cache
-    setting, chosen = _setting(role, encoder), encoder_for(role, encoder)
-    rt = runtime()
+    rt, setting, chosen = _settings(role, encoder)
     if chosen == "onnx":
         from qa.embed.onnx import OnnxEmbedder
 

@@ -140,18 +140,17 @@ def run_questions(engine: Engine, suite: Suite, settings: EvalSettings,
     engine.encode("warm up")  # first calls are slow (lazy loading, caches); keep them out of the timings
     for mode in modes:
         engine.ask("warm up question", top_k=settings.top_k, mode=mode)
-    prepared = [engine.prepare(q.text) for q in suite.queries]  # exactly what ask reads
-    expanded = [p.search for p in prepared]
+    expanded = [engine.prepare(q.text).search for q in suite.queries]  # exactly what ask searches
     n_single = min(len(expanded), max(0, settings.latency_sample))
     batched = engine.embedder.embed_queries(expanded[n_single:]) if need_vec and len(expanded) > n_single else None
     for i, q in enumerate(suite.queries):
-        qx = prepared[i].search
+        qx = expanded[i]
         gold = resolve_evidence(engine, q)
         answerable = suite.answerable(q)
         t = time.perf_counter()
         q_vec = None
         if need_vec:
-            q_vec = engine.encode(expanded[i]) if i < n_single else batched[i - n_single]
+            q_vec = engine.encode(qx) if i < n_single else batched[i - n_single]
         embed_ms = (time.perf_counter() - t) * 1000 if i < n_single else None
         for mode in modes if not answers else ():
             results[mode].append(_retrieval_only(engine, q, qx, q_vec, mode, settings, embed_ms, answerable))
@@ -231,9 +230,10 @@ def load_engine(suite: Suite, embedder, settings: EvalSettings, cache_dir=None, 
 def _encoders(engine: Engine) -> dict:
     """Which encoder made the index's vectors and which the questions' (`qa.embed.choice`), and the
     CPU flags the choice read."""
+    flags = cpu_flags()
     return {"index": engine.data.manifest.get("vector_id"),
             "questions": f"{engine.embedder.encoder}|{engine.embedder.precision}",
-            "cpu_flags": [f for f in SPEED_FLAGS if f in cpu_flags()]}
+            "cpu_flags": [f for f in SPEED_FLAGS if f in flags]}
 
 
 def evaluate_suite(suite: Suite, embedder, settings: EvalSettings, calibration: Calibration | None = None,

@@ -115,6 +115,10 @@ def test_qa_vocab_lists_what_was_learned(tmp_path):
     assert {"short": "AML", "long": "acute myeloid leukemia"}.items() <= j["abbreviations"][1].items()
     missing = CliRunner().invoke(app, ["vocab", str(tmp_path / "nothing")])
     assert missing.exit_code == 2 and "no index at" in missing.output
+    vocab_file = (tmp_path / "idx").resolve() / FILE
+    vocab_file.write_text(vocab_file.read_text().replace("acute myeloid", "acute mylo"))  # edited by hand
+    tampered = CliRunner().invoke(app, ["vocab", str(tmp_path / "idx")])
+    assert tampered.exit_code == 2 and f"{FILE} does not match its checksum" in tampered.output
 
 
 def test_the_api_serves_the_vocabulary_and_the_corrections(tmp_path):

@@ -20,19 +20,21 @@ def vocab(
     with the document and offset of its definition. Questions that use a short form are also
     searched with its long forms, and question words the corpus never uses are corrected to the
     nearest word it does (the answer says so)."""
+    from dataclasses import asdict
+
     from qa.index.store import IndexError_, read_manifest, verify_files
     from qa.index.vocabulary import FILE, Vocabulary
 
     try:
         manifest = read_manifest(index_dir)
-        verify_files(index_dir, manifest)
+        verify_files(index_dir, manifest, only=(FILE,))  # the one file read, not the whole index's vectors
         v = Vocabulary.load(index_dir / FILE)
     except (IndexError_, ValueError) as e:
         fail(str(e))
-    defs = sorted((d for ds in v.definitions.values() for d in ds), key=lambda d: (d.short.lower(), d.long))
+    defs = v.listed()
     if as_json:
         print(json.dumps({"index_id": manifest.get("index_id"), "words": len(v.words),
-                          "abbreviations": [d.__dict__ for d in defs]}, ensure_ascii=False))
+                          "abbreviations": [asdict(d) for d in defs]}, ensure_ascii=False))
         return
     if not (index_dir / FILE).exists():
         out.print(f"{index_dir} was built before qa learned vocabularies; rebuild it with `qa index` to learn one")

@@ -233,12 +233,16 @@ def _inside(root: Path, name: str) -> bool:
         return False
 
 
-def verify_files(folder: Path, manifest: dict[str, Any]) -> None:
+def verify_files(folder: Path, manifest: dict[str, Any], only: tuple[str, ...] | None = None) -> None:
+    """Every file the manifest lists is inside the index, present, and matches its size and sha256;
+    ``only``: just those of these names that it lists (a command that reads one small file)."""
     files = manifest.get("files")
     if not isinstance(files, dict) or not files:
         raise IndexCorrupt("index corrupt: manifest lists no files; rebuild with `qa index`")
     root = folder.resolve()
     for name, info in files.items():
+        if only is not None and name not in only:
+            continue
         path = folder / name
         if not isinstance(name, str) or not isinstance(info, dict) or not _inside(root, name):
             raise IndexCorrupt(f"index corrupt: the manifest names a file outside the index ({name!r}); "

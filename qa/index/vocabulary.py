@@ -28,10 +28,9 @@ from pathlib import Path
 FORMAT = 1
 FILE = "vocabulary.json"
 _PAREN = re.compile(r"\(([^()]{2,12})\)")
+# every word counts, even one seen once: in a small corpus the answer's drug may be named once
+# (the bundled corpus names midostaurin once); among near words the correction takes the most frequent
 _WORD = re.compile(r"[a-z]{4,}")
-# every word counts: in a small corpus the answer's drug may be named once (the bundled corpus
-# names midostaurin once); among near words the correction takes the most frequent
-MIN_COUNT = 1
 
 
 @dataclass(frozen=True)
@@ -107,10 +106,14 @@ class Vocabulary:
                 if all(y.long.lower() != x.long.lower() for y in same):
                     same.append(x)
             words.update(_WORD.findall(d.text.lower()))
-        return cls(defs, {w: n for w, n in words.items() if n >= MIN_COUNT})
+        return cls(defs, dict(words))
 
     def long_forms(self, short: str) -> list[str]:
         return [d.long for d in self.definitions.get(short.lower(), [])]
+
+    def listed(self) -> list[Definition]:
+        """Every definition, by short form then long form: what `qa vocab` and the API show."""
+        return sorted((d for ds in self.definitions.values() for d in ds), key=lambda d: (d.short.lower(), d.long))
 
     def save(self, path: Path) -> None:
         body = {"format": FORMAT, "definitions": [asdict(d) for ds in self.definitions.values() for d in ds],

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from dataclasses import asdict
 from functools import cache
 from typing import Annotated
 
@@ -95,10 +96,8 @@ async def document(doc_id: str, request: Request, svc: ServiceDep):
 async def vocabulary(svc: ServiceDep):
     eng = svc.ready()
     vocab = eng.data.vocabulary
-    defs = sorted((d for ds in vocab.definitions.values() for d in ds), key=lambda d: (d.short.lower(), d.long))
     return JSONResponse({"index_id": eng.index_id, "words": len(vocab.words),
-                         "abbreviations": [{"short": d.short, "long": d.long, "doc_id": d.doc_id, "start": d.start}
-                                           for d in defs]})
+                         "abbreviations": [asdict(d) for d in vocab.listed()]})
 
 
 def _document(doc_id: str, request: Request, svc: Service) -> JSONResponse:

@@ -39,12 +39,16 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def require_extra(extra: str, *modules: str) -> None:
+# the modules of each pyproject extra a command checks for before it starts
+EXTRAS = {"eval": ("ranx", "matplotlib")}
+
+
+def require_extra(extra: str) -> None:
     """Fail with the install line when a command needs an optional part (a pyproject extra) that is
     not installed; the main job (index, ask, serve) needs none."""
     import importlib.util
 
-    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    missing = [m for m in EXTRAS[extra] if importlib.util.find_spec(m) is None]
     if missing:
         fail(f"this command needs qa's '{extra}' extra ({', '.join(missing)} not installed): "
              f"run .venv/bin/pip install -e '.[{extra}]' (./test.sh installs every extra)")

@@ -116,7 +116,7 @@ def eval_command(
     perturb: Annotated[Optional[int], typer.Option(metavar="SEED", help="Ask every question as typed in a hurry (shorthand, typos, British spelling; seeded, see qa/eval/perturb.py).")] = None,
 ) -> None:
     """Evaluate qa on a gold SUITE (all modes side by side) and write a report (the default command)."""
-    require_extra("eval", "ranx", "matplotlib")
+    require_extra("eval")
     from dataclasses import replace
 
     from qa.query.answer_model import ModelError, load_model

@@ -37,7 +37,7 @@ def train_command(
     fitting take a few minutes more. The reported splits (covid-qa dev, medquad-cancergov test,
     eval/seeds test) are never read.
     """
-    require_extra("eval", "ranx", "matplotlib")
+    require_extra("eval")
     from qa.query.answer_model import DEFAULT_PATH
     from qa.embed import EmbedderError, load_embedders
     from qa.eval import report as R

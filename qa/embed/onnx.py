@@ -141,11 +141,8 @@ class OnnxEmbedder(Embedder):
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            rows = list(pool.map(lambda t: self.embed_batch([t])[0], texts))
-        out = np.array(rows, dtype=np.float32).reshape(len(texts), self.dim)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        np.divide(out, norms, out=out, where=norms > 0)
-        return out
+            return self.embed(texts, batch_fn=lambda batch: np.stack(
+                list(pool.map(lambda t: self.embed_batch([t])[0], batch))))
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         encs = self.tokenizer.encode_batch(list(texts))

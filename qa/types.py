@@ -165,6 +165,18 @@ class Filters:
 
 
 @dataclass(frozen=True)
+class SourceRef:
+    """An entry of the cited document's own reference list, named by a marker in the cited
+    sentence ("...every 12 hours 7."): ``n`` as the source numbers it, ``text`` None when the source
+    cites a number its list does not hold, ``at`` the marker's [start, end] in the document."""
+
+    n: int
+    text: str | None
+    url: str | None
+    at: list[int]
+
+
+@dataclass(frozen=True)
 class Citation:
     id: int
     doc_id: str
@@ -177,6 +189,7 @@ class Citation:
     start: int
     end: int
     score: float
+    source_refs: tuple[SourceRef, ...] = ()  # the source's own references this sentence cites
 
 
 @dataclass(frozen=True)
@@ -214,6 +227,6 @@ class Answer:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["corrections"] = [dict(c) for c in self.corrections]
-        d["citations"] = [asdict(c) for c in self.citations]
+        d["citations"] = [asdict(c) | {"source_refs": [asdict(r) for r in c.source_refs]} for c in self.citations]
         d["passages"] = [asdict(p) for p in self.passages]
         return d

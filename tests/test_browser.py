@@ -621,3 +621,24 @@ def test_opening_a_citation_never_scrolls_the_panel_itself(page, api, site):
         return [p.scrollTop, h.getBoundingClientRect().top - p.getBoundingClientRect().top]; }""")
     assert state[0] == 0 and 0 <= state[1] <= 2, state  # the title bar and its close button stay in place
     assert not page.problems, page.problems
+
+
+def test_the_sources_own_reference_numbers_are_shown_as_its_references(page, api, site):
+    """Issue 16 parts 2 and 6: "...to the standard 7+3 regimen 4, 5" keeps the source's numbers in
+    the sentence, styled apart from qa's chips, with the source's reference list entries below."""
+    page.goto(write_host(site, "source-refs.html", api.url, 'data-open="true"'))
+    page.locator("qa-widget .panel").wait_for()
+    ask(page, FLT3)
+    answer = page.locator("qa-widget .msg.answer").last
+    sentence = answer.locator(".sentence", has_text="midostaurin 50 mg orally twice daily").first
+    marker = sentence.locator(".srcref")
+    assert marker.inner_text() == "4, 5"
+    assert sentence.inner_text().replace("\n", "").startswith("For FLT3-mutated AML, add midostaurin")
+    chip_style = shadow_eval(page, "getComputedStyle(root.querySelector('.chip')).borderStyle")
+    marker_style = shadow_eval(page, "getComputedStyle(root.querySelector('.srcref')).verticalAlign")
+    assert chip_style == "solid" and marker_style == "super"  # the source's numbers never look like qa's
+    items = answer.locator(".srcrefs li").all_inner_texts()
+    assert items[0].startswith("Source\u2019s reference 4: Guideline") and "Acute Myeloid Leukemia" in items[0]
+    assert items[1] == "Source\u2019s reference 5: cited by the source, not in its reference list"
+    page.screenshot(path=str(ARTIFACTS / "widget-source-refs.png"))
+    assert not page.problems, page.problems

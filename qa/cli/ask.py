@@ -47,6 +47,10 @@ def _print_answer(a) -> None:
         quote = c.text if len(c.text) <= 120 else c.text[:117] + "…"
         out.print(f"[{c.id}] {where}" + (f" ({extra})" if extra else ""), highlight=False, markup=False)
         out.print(f"    “{quote}”  chars {c.start}-{c.end} of {c.doc_id}", highlight=False, markup=False)
+        for r in c.source_refs:  # the source's own references, numbered as the source numbers them
+            listed = r.text or "cited by the source, not in its reference list"
+            out.print(f"    source's reference {r.n}: {listed}" + (f" <{r.url}>" if r.url else ""),
+                      style="dim", highlight=False, markup=False)
     out.print(f"confidence {a.confidence:.2f} (estimated chance the quoted answer is right) · quotes from indexed sources: "
               "check them before clinical use",
               style="dim")

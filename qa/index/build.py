@@ -25,6 +25,7 @@ from qa.index.store import IndexData, IndexError_, load_index, write_index
 from qa.types import SECTION_SEP, Chunk, Document, SentenceTable, section_label
 from qa.index.vectors import VectorIndex
 from qa.index.vocabulary import Vocabulary
+from qa.ingest.references import References
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -245,7 +246,8 @@ def build_index(corpus: Path, out: Path, embedder: Embedder, chunk_params: Chunk
     lap("faiss")
 
     data = IndexData(docs, chunks, sentences, sent_vecs, _key_array(sent_keys), _key_array(chunk_keys),
-                     vectors, bm25, vocabulary=Vocabulary.build(docs))
+                     vectors, bm25, vocabulary=Vocabulary.build(docs),
+                     references=References.build(docs))
     manifest = _manifest(embedder, chunk_params, bm25_params, vectors, sentence_vectors, data)
     calibration = corpus_calibration(Path(corpus)) if docs_given is None else None
     if calibration is not None:

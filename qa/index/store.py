@@ -11,6 +11,7 @@ Layout (every file listed with its sha256 in ``manifest.json``, which is written
     chunk_keys.npy       uint8 (n, 16): the same for chunks (their vectors live in dense.faiss)
     dense.faiss          FAISS inner-product index over chunk vectors (float16 since 2026-12-03)
     vocabulary.json      the corpus's abbreviations (where each is defined) and word counts
+    references.json      each document's own reference list (qa.ingest.references)
     bm25/                the bm25s index (json + npy, saved with allow_pickle=False)
 
 `write_index` builds into a hidden sibling folder, fsyncs every file, writes the manifest last,
@@ -36,6 +37,7 @@ from qa.index.bm25 import BM25Index, BM25Params
 from qa.types import Chunk, Document, Section, SentenceTable
 from qa.index.vectors import VectorIndex
 from qa.index.vocabulary import FILE as VOCABULARY_FILE, Vocabulary
+from qa.ingest.references import FILE as REFERENCES_FILE, References
 
 FORMAT_VERSION = 4  # 3: list items are embedded after their lead-in sentence; 4: keys include encoder and precision
 MANIFEST = "manifest.json"
@@ -63,6 +65,7 @@ class IndexData:
     bm25: BM25Index
     manifest: dict[str, Any] = field(default_factory=dict)
     vocabulary: Vocabulary = field(default_factory=Vocabulary)  # abbreviations and words of the corpus
+    references: References = field(default_factory=References)  # the documents' own reference lists
 
     @property
     def index_id(self) -> str:
@@ -133,6 +136,7 @@ def _write_files(folder: Path, data: IndexData) -> None:
     np.save(folder / "chunk_keys.npy", data.chunk_keys.astype(np.uint8), allow_pickle=False)
     data.vectors.save(folder / "dense.faiss")
     data.vocabulary.save(folder / VOCABULARY_FILE)
+    data.references.save(folder / REFERENCES_FILE)
     (folder / "bm25").mkdir()
     data.bm25.save(folder / "bm25")
 
@@ -296,6 +300,7 @@ def load_index(folder: Path, expect_model: str | None = None, expect_dim: int | 
             bm25=BM25Index.load(folder / "bm25", BM25Params(**manifest["bm25"]), manifest["counts"]["chunks"]),
             manifest=manifest,
             vocabulary=Vocabulary.load(folder / VOCABULARY_FILE),  # none in an index built before it existed
+            references=References.load(folder / REFERENCES_FILE),  # likewise
         )
     except (ValueError, KeyError, TypeError, RuntimeError, OSError) as e:
         raise IndexCorrupt(f"index corrupt: {type(e).__name__}: {e}; rebuild with `qa index`") from None

@@ -133,6 +133,7 @@ def citation(data: IndexData, n: int, sc: Scored) -> Citation:
         id=n, doc_id=doc.doc_id, title=doc.title, section=section_label(doc.title, ch.section),
         page=doc.page_at(start), date=doc.date, url=doc.url, text=doc.text[start:end],
         start=start, end=end, score=round(sc.score, 4),
+        source_refs=tuple(data.references.cited(doc.doc_id, start, end, doc.text[start:end])),
     )
 
 

@@ -69,6 +69,9 @@
     ".sentence{margin:0 0 6px;}",
     ".chip{display:inline-flex;align-items:center;justify-content:center;min-width:24px;height:22px;margin-left:4px;padding:0 6px;border:1px solid var(--qa-accent);border-radius:11px;background:#fff;color:var(--qa-accent);font-size:12.5px;font-weight:700;cursor:pointer;vertical-align:baseline;}",
     ".chip:hover{background:var(--qa-accent);color:#fff;}",
+    ".srcref{font-size:11px;color:#57606a;vertical-align:super;line-height:0;padding:0 1px;border-bottom:1px dotted #8c959f;cursor:help;}",
+    ".srcrefs{margin:-2px 0 8px 10px;padding:0;list-style:none;font-size:12px;color:#57606a;}",
+    ".srcrefs li{margin:1px 0;}.srcrefs a{color:inherit;}",
     ".sources{margin:6px 0 0;padding:0;list-style:none;font-size:12.5px;color:#57606a;}",
     ".sources li{margin:2px 0;}",
     ".meta{font-size:12.5px;color:#57606a;margin:4px 0 0;}",
@@ -319,7 +322,9 @@
       var chip = el("button", { type: "button", class: "chip", "data-cite": c.id, text: String(c.id),
         "aria-label": "Source " + c.id + ": " + label(c.title || c.doc_id, c.section) });
       chip.addEventListener("click", function () { openSource(Object.assign({ index_id: a.index_id }, c), chip); });
-      box.appendChild(el("p", { class: "sentence" }, [String(c.text), " ", chip]));
+      box.appendChild(el("p", { class: "sentence" }, sentenceParts(c).concat([" ", chip])));
+      var refs = sourceRefs(c);
+      if (refs) box.appendChild(refs);
     });
     var srcs = el("ol", { class: "sources", "aria-label": "Sources" });
     cites.forEach(function (c) {
@@ -333,6 +338,34 @@
     announce("Answer: " + cites.map(function (c) { return c.text; }).join(" ") +
       " (" + cites.length + (cites.length === 1 ? " source" : " sources") + ", use the numbered buttons to see them)");
     return box;
+  }
+
+  // The source's own citation markers ("regimen 4, 5") stay in the sentence verbatim, shown as the
+  // source's references (small, dotted, titled), never like qa's numbered chips.
+  function sentenceParts(c) {
+    var text = String(c.text), parts = [], at = 0, seen = {};
+    (c.source_refs || []).forEach(function (r) {
+      var a = unitOffset(text, r.at[0] - c.start), b = unitOffset(text, r.at[1] - c.start);
+      if (seen[a] || a < at || b > text.length) return;
+      seen[a] = true;
+      parts.push(text.slice(at, a));
+      parts.push(el("span", { class: "srcref", title: "The source's own reference numbers (listed below)", text: text.slice(a, b) }));
+      at = b;
+    });
+    parts.push(text.slice(at));
+    return parts;
+  }
+  function sourceRefs(c) {
+    var refs = c.source_refs || [];
+    if (!refs.length) return null;
+    var list = el("ul", { class: "srcrefs", "aria-label": "The source's references for this sentence" });
+    refs.forEach(function (r) {
+      var what = r.text ? String(r.text) : "cited by the source, not in its reference list";
+      var url = safeUrl(r.url);
+      var body = url ? el("a", { href: url, target: "_blank", rel: "noopener noreferrer", text: what }) : what;
+      list.appendChild(el("li", { class: "srcref-item" }, ["Source\u2019s reference " + r.n + ": ", body]));
+    });
+    return list;
   }
 
   // -- the source view: the cited sentence in its passage ---------------------------------------

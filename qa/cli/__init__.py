@@ -10,7 +10,7 @@ saying what to do and exit 2; they never show a traceback.
 
 from __future__ import annotations
 
-from qa.cli import ask, index, serve, train, vocab  # noqa: F401  (each registers its command on app)
+from qa.cli import ask, index, report, serve, train, vocab  # noqa: F401  (each registers its command on app)
 from qa.cli import eval as _eval  # noqa: F401  (a module, not the builtin)
 from qa.cli.common import app
 

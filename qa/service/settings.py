@@ -59,7 +59,9 @@ def normalise_origin(origin: str) -> str:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore", validate_default=True)
+    # hide_input_in_errors: an error never repeats the value given (a password in QA_DATABASE_URL, a token)
+    model_config = SettingsConfigDict(env_prefix="QA_", extra="ignore", validate_default=True,
+                                      hide_input_in_errors=True)
 
     index: Path = Field(Path("index/default"), description="Index folder to serve (built by `qa index`).")
     host: str = Field("127.0.0.1", description="Interface to listen on.")
@@ -86,10 +88,23 @@ class Settings(BaseSettings):
     max_connections: int = Field(1000, ge=1, description="Open connections and requests the server holds at once; "
                                  "beyond it uvicorn answers 503.")
     admin_token: SecretStr | None = Field(
-        None, description="Bearer token for POST /v1/admin/reload; unset: the admin endpoint does not exist (404).")
+        None, description="Bearer token for POST /v1/admin/reload and GET /v1/admin/report; unset: they do not exist (404).")
     docs: bool = Field(True, description="Serve OpenAPI docs at /docs and /openapi.json.")
+    feedback: bool = Field(True, description="Record each answer (no question text unless QA_STORE_QUESTIONS) and "
+                           "take feedback on it at POST /v1/feedback; false: nothing is stored and the endpoint is a 404.")
     log_questions: bool = Field(False, description="Put the question text in the request log (off: may hold patient details).")
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
+    database_url: SecretStr | None = Field(
+        None, description="postgresql:// URL of a feedback store shared by several replicas; unset: the SQLite "
+        "file QA_FEEDBACK_DB. Never printed (it may hold a password).")
+    feedback_db: Path = Field(Path("feedback/qa.sqlite3"), description="The SQLite file of feedback and answer "
+                              "events when QA_DATABASE_URL is unset; created on the first answer.")
+    store_questions: bool = Field(False, description="Keep the question text with each answer event (off: only "
+                                  "its hash; questions may hold patient details).")
+    feedback_retention_days: int = Field(90, ge=1, description="Answer events and their feedback older than this "
+                                         "many days are deleted.")
+    feedback_max_rows: int = Field(1_000_000, ge=1000, description="Most answer events kept; beyond it the oldest "
+                                   "are deleted.")
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
@@ -119,6 +134,16 @@ class Settings(BaseSettings):
         if len(v.get_secret_value()) < 16:
             raise ValueError("admin token must be at least 16 characters")
         return v
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None or not v.get_secret_value().strip():
+            return None  # QA_DATABASE_URL= (empty) means the SQLite file
+        if not v.get_secret_value().strip().lower().startswith(("postgresql://", "postgres://")):
+            raise ValueError("QA_DATABASE_URL must start with postgresql:// or postgres:// "
+                             "(unset it to keep feedback in the SQLite file QA_FEEDBACK_DB)")
+        return SecretStr(v.get_secret_value().strip())
 
     @field_validator("log_level")
     @classmethod

@@ -223,6 +223,8 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     # question words the index never saw, read as the corpus's own: ({"from": typed, "to": read}, ...)
     corrections: tuple[dict[str, str], ...] = ()
+    answer_id: str = ""  # this answer's id, for feedback on it (POST /v1/feedback)
+    resolved_question: str | None = None  # a follow-up as searched: completed from its thread's questions
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -24,6 +24,9 @@ def pytest_configure(config):
 
     if "QA_ONNX_CACHE" not in os.environ:
         os.environ["QA_ONNX_CACHE"] = tempfile.mkdtemp(prefix="qa-test-encoder-cache-")
+    # the feedback store of every app and `qa serve` the tests start: a temp file, never ./feedback/
+    if "QA_FEEDBACK_DB" not in os.environ:
+        os.environ["QA_FEEDBACK_DB"] = str(Path(tempfile.mkdtemp(prefix="qa-test-feedback-")) / "qa.sqlite3")
 SHARED = ROOT.parent / "shared"
 
 

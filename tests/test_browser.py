@@ -214,7 +214,12 @@ def test_keyboard_only(page, api, site):
     page.locator("qa-widget .msg.answer").wait_for(timeout=30_000)
     assert "2 years = 10 mg" in page.locator("qa-widget .msg.answer").inner_text()
     assert focused_class(page) == "textarea"  # ready for the next question
-    page.keyboard.press("Shift+Tab")  # back onto the last citation chip
+    page.keyboard.press("Shift+Tab")  # back onto the feedback buttons, then the last citation chip
+    assert "fb down" in focused_class(page)
+    for _ in range(4):
+        page.keyboard.press("Shift+Tab")
+        if "chip" in focused_class(page):
+            break
     assert "chip" in focused_class(page)
     chip = shadow_eval(page, "root.activeElement.dataset.cite")
     ring = shadow_eval(page, "getComputedStyle(root.activeElement).outlineStyle")
@@ -641,4 +646,48 @@ def test_the_sources_own_reference_numbers_are_shown_as_its_references(page, api
     assert items[0].startswith("Source\u2019s reference 4: Guideline") and "Acute Myeloid Leukemia" in items[0]
     assert items[1] == "Source\u2019s reference 5: cited by the source, not in its reference list"
     page.screenshot(path=str(ARTIFACTS / "widget-source-refs.png"))
+    assert not page.problems, page.problems
+
+
+def test_a_follow_up_is_asked_with_the_threads_questions(page, api, site):
+    """Issue 16 part 5: the widget sends the thread's earlier questions; the answer says how the
+    follow-up was searched."""
+    page.goto(write_host(site, "follow-up.html", api.url, 'data-open="true"'))
+    page.locator("qa-widget .panel").wait_for()
+    sent = []
+    page.on("request", lambda r: r.url.endswith("/v1/ask") and r.method == "POST" and sent.append(r.post_data_json))
+    ask(page, "AML with FLT3-ITD: induction?")
+    ask(page, "and the midostaurin days?")
+    assert sent[0]["history"] == [] and sent[1]["history"] == ["AML with FLT3-ITD: induction?"]
+    last = page.locator("qa-widget .msg.answer").last
+    resolved = last.locator(".resolved").inner_text()
+    assert resolved.startswith("Searched with the earlier question: \u201cand the midostaurin days? ") and "FLT3-ITD" in resolved
+    assert "days 8-21" in last.locator(".sentence").first.inner_text()
+    assert page.locator("qa-widget .msg.answer").first.locator(".resolved").count() == 0  # the first stood alone
+    assert not page.problems, page.problems
+
+
+def test_a_reader_rates_an_answer_and_the_store_keeps_it(page, api, site):
+    """Issue 16 part 4: "Not helpful" opens an optional comment; sending it records the rating
+    against the answer's id in the server's feedback store (a real SQLite file)."""
+    import os
+    import sqlite3
+
+    page.goto(write_host(site, "feedback.html", api.url, 'data-open="true"'))
+    page.locator("qa-widget .panel").wait_for()
+    answers = []
+    page.on("response", lambda r: r.url.endswith("/v1/ask") and r.status == 200 and answers.append(r.json()))
+    ask(page, FLT3)
+    box = page.locator("qa-widget .msg.answer").last
+    box.locator(".fb.down").click()
+    box.locator(".fb-comment input").fill("wanted the consolidation days too")
+    box.locator(".fb-comment button").click()
+    status = box.locator(".fb-status")
+    page.wait_for_function("() => document.querySelector('qa-widget').shadowRoot"
+                           ".querySelector('.fb-status').textContent.startsWith('Thank you')", timeout=10_000)
+    assert box.locator(".fb.down").get_attribute("aria-pressed") == "true" and box.locator(".fb.up").is_disabled()
+    assert status.inner_text() == "Thank you: your feedback was recorded."
+    with sqlite3.connect(os.environ["QA_FEEDBACK_DB"]) as db:
+        row = db.execute("SELECT rating, comment FROM feedback WHERE answer_id = ?", (answers[-1]["answer_id"],)).fetchone()
+    assert row == ("down", "wanted the consolidation days too")
     assert not page.problems, page.problems

@@ -1,7 +1,8 @@
 """The HTTP service: FastAPI app factory and endpoints, inside the guards of `qa.service.guards`
 (RequestContext, CORS, RateLimit, BodyLimit, outermost first).
 
-    FastAPI          /v1/ask, /v1/documents/{doc_id}, /v1/vocabulary, /v1/healthz, /v1/readyz, /v1/admin/reload, /widget.js, /
+    FastAPI          /v1/ask, /v1/documents/{doc_id}, /v1/vocabulary, /v1/feedback, /v1/healthz, /v1/readyz,
+                     /v1/admin/reload, /v1/admin/report, /widget.js, /
 
 Every error response has one shape: ``{"error": {"code", "message", "request_id"}}`` (422s add
 ``details``: where and what, never the submitted value).
@@ -25,7 +26,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from qa.service import errors, routes
+from qa.service import errors, feedback, routes
 from qa.service.engines import Service
 from qa.service.guards import API_VERSION, CORS, BodyLimit, RequestContext
 from qa.service.ratelimit import RateLimit
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, engine=None,
         if service.slot.current is None:
             threading.Thread(target=service.load, name="qa-load-index", daemon=True).start()
         yield
+        app.state.feedback.close()
 
     app = FastAPI(
         title="qa", version=API_VERSION, lifespan=lifespan,
@@ -53,10 +55,13 @@ def create_app(settings: Settings | None = None, engine=None,
     )
     app.state.settings = settings
     app.state.service = service  # what routes.get_service hands every endpoint; `qa serve` reloads through it
+    app.state.feedback = feedback.FeedbackSink(settings)  # every answer's record, and the feedback on it
     errors.install(app)
     app.include_router(routes.api)
-    if settings.admin_token is not None:  # no token configured: the endpoint does not exist (404)
+    app.include_router(feedback.api)
+    if settings.admin_token is not None:  # no token configured: the endpoints do not exist (404)
         app.include_router(routes.admin)
+        app.include_router(feedback.admin)
     app.include_router(routes.static)
     # outermost last: RequestContext -> CORS -> RateLimit -> BodyLimit -> routes
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, timeout_s=settings.body_timeout_s)

@@ -55,6 +55,18 @@ class ApiError(Exception):
         self.headers, self.details = headers or {}, details
 
 
+def require_admin(request, settings) -> None:
+    """401 unless the request carries the admin token as ``Authorization: Bearer <token>``
+    (compared in constant time); the admin routes exist only when a token is configured."""
+    import hmac
+
+    token = settings.admin_token.get_secret_value().encode()
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if not (scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode("utf-8", "surrogateescape"), token)):
+        raise ApiError(401, "unauthorized", "this endpoint needs the admin token as 'Authorization: Bearer <token>'",
+                       {"www-authenticate": "Bearer"})
+
+
 def _request_id(scope) -> str:
     return scope.get("qa.request_id") or ""
 

@@ -6,12 +6,12 @@ is a few lines: check, run on the request's own engine, shape the reply.
     GET  /v1/vocabulary          the abbreviations the index learned from its corpus
     GET  /v1/healthz, /v1/readyz
     POST /v1/admin/reload        only when an admin token is configured (else 404)
+    POST /v1/feedback, GET /v1/admin/report: in qa.service.feedback
     GET  /, /widget.js, /demo.css, /favicon.ico
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 from dataclasses import asdict
 from functools import cache
@@ -20,11 +20,12 @@ from typing import Annotated
 import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.background import BackgroundTask
 
 from qa.query.engine import RetrievalError
 from qa.query.question import QuestionError
 from qa.service.engines import Service
-from qa.service.guards import DEMO_CSP, STATIC, ApiError, _request_id
+from qa.service.guards import DEMO_CSP, STATIC, ApiError, _request_id, require_admin
 from qa.service.schemas import (
     ADMIN_ERRORS, ERRORS, AnswerOut, AskRequest, DocumentOut, ErrorOut, ReloadOut, VocabularyOut,
 )
@@ -51,6 +52,9 @@ async def ask(body: AskRequest, request: Request, svc: ServiceDep):
     limit = svc.settings.max_question_chars
     if len(body.question) > limit:
         raise ApiError(422, "question_too_long", f"the question is longer than {limit} characters; shorten it")
+    if any(len(h) > limit for h in body.history):
+        raise ApiError(422, "history_too_long", f"a history entry is longer than {limit} characters; send the "
+                       "thread's questions, not its answers")
     filters = None
     if body.filters:
         filters = Filters(doc_ids=tuple(body.filters.doc_ids), sources=tuple(body.filters.sources))
@@ -58,7 +62,7 @@ async def ask(body: AskRequest, request: Request, svc: ServiceDep):
         eng = svc.ready(held)  # the engine counted for this request, to its end, whatever reloads do
         try:
             answer = await svc.run(lambda: eng.ask(body.question, top_k=body.top_k, max_sentences=body.max_sentences,
-                                                   filters=filters, mode=body.mode))
+                                                   filters=filters, mode=body.mode, history=tuple(body.history)))
         except QuestionError as e:
             raise ApiError(422, "invalid_question", str(e)) from None
         except RetrievalError:
@@ -69,7 +73,9 @@ async def ask(body: AskRequest, request: Request, svc: ServiceDep):
     fields.update(index_id=answer.index_id, abstained=answer.abstained, citations=len(answer.citations),
                   confidence=answer.confidence, mode=answer.mode, degraded=answer.degraded,
                   timings_ms=answer.timings_ms)
-    return JSONResponse(answer.to_dict())
+    # recorded after the reply has left (qa.service.feedback): a slow store never delays an answer
+    record = BackgroundTask(request.app.state.feedback.record_later, answer, body.question)
+    return JSONResponse(answer.to_dict(), background=record)
 
 
 DOC_RESPONSES = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}}
@@ -130,11 +136,7 @@ async def readyz(svc: ServiceDep):
 @admin.post("/v1/admin/reload", response_model=ReloadOut, responses=ADMIN_ERRORS, tags=["operations"],
             summary="Load the index at the configured path again and swap it in (admin token)")
 async def reload(request: Request, svc: ServiceDep):
-    token = svc.settings.admin_token.get_secret_value().encode()
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if not (scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode("utf-8", "surrogateescape"), token)):
-        raise ApiError(401, "unauthorized", "this endpoint needs the admin token as 'Authorization: Bearer <token>'",
-                       {"www-authenticate": "Bearer"})
+    require_admin(request, svc.settings)
     out = await anyio.to_thread.run_sync(svc.reload, "api", _request_id(request.scope))
     request.scope.get("qa.log", {})["index_id"] = out["index_id"]
     return JSONResponse(out)

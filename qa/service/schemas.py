@@ -46,6 +46,10 @@ class AskRequest(BaseModel):
     top_k: JsonInt = Field(5, ge=1, le=50, description="Passages to return.")
     max_sentences: JsonInt = Field(3, ge=1, le=10, description="Most sentences in the answer.")
     filters: AskFilters | None = None
+    history: list[Text] = Field(
+        default_factory=list, max_length=10,
+        description="The thread's earlier questions, oldest first: a follow-up (\"and the midostaurin days?\") is "
+                    "searched completed from their key terms (`resolved_question`). The last 5 are read.")
     mode: Literal[MODES + tuple(MODE_ALIASES)] | None = Field(  # type: ignore[valid-type]
         None, description="Retrieval mode (hybrid-rrf = hybrid, as on the command line); the server's default when omitted.")
 
@@ -67,6 +71,10 @@ class AnswerOut(BaseModel):
     timings_ms: dict[str, float]
     corrections: list[dict[str, str]] = Field(
         default_factory=list, description='Question words the index never saw, read as the corpus\'s own: [{"from", "to"}].')
+    answer_id: str = Field(description="This answer's id: send it with POST /v1/feedback.")
+    resolved_question: str | None = Field(
+        None, description="A follow-up as it was searched: the question plus terms copied from `history`; "
+                          "null when the question stood alone.")
 
 
 class DefinitionOut(BaseModel):

@@ -72,6 +72,11 @@
     ".srcref{font-size:11px;color:#57606a;vertical-align:super;line-height:0;padding:0 1px;border-bottom:1px dotted #8c959f;cursor:help;}",
     ".srcrefs{margin:-2px 0 8px 10px;padding:0;list-style:none;font-size:12px;color:#57606a;}",
     ".srcrefs li{margin:1px 0;}.srcrefs a{color:inherit;}",
+    ".feedback{display:flex;flex-wrap:wrap;align-items:center;gap:6px;margin:6px 0 0;font-size:12.5px;color:#57606a;}",
+    ".fb{border:1px solid #c9d1d9;background:#fff;border-radius:12px;padding:2px 10px;font-size:12.5px;cursor:pointer;color:#1b1f24;}",
+    ".fb[aria-pressed=true]{border-color:var(--qa-accent);color:var(--qa-accent);font-weight:650;}",
+    ".fb:disabled{cursor:default;}",
+    ".fb-comment{display:flex;gap:6px;width:100%;}.fb-comment input{flex:1;min-width:0;padding:4px 8px;border:1px solid #8c959f;border-radius:6px;font-size:13px;}",
     ".sources{margin:6px 0 0;padding:0;list-style:none;font-size:12.5px;color:#57606a;}",
     ".sources li{margin:2px 0;}",
     ".meta{font-size:12.5px;color:#57606a;margin:4px 0 0;}",
@@ -88,7 +93,7 @@
     ".source-link{display:inline-block;margin-top:4px;font-size:13px;color:var(--qa-accent);}",
     ".passage{flex:1;overflow-y:auto;margin:0;padding:12px;white-space:pre-line;font-size:14px;overflow-wrap:anywhere;}",
     "mark{background:#ffe27a;color:#1b1f24;padding:0 1px;border-radius:2px;}",
-    "form{position:relative;display:flex;gap:8px;padding:10px 12px 14px;border-top:1px solid #d8dee4;background:#fff;}",
+    "form.ask{position:relative;display:flex;gap:8px;padding:10px 12px 14px;border-top:1px solid #d8dee4;background:#fff;}",
     ".counter{position:absolute;right:14px;bottom:2px;font-size:11px;color:#57606a;}.counter.over{color:#a40e26;font-weight:600;}",
     "textarea{flex:1;resize:none;min-height:44px;max-height:120px;padding:8px 10px;border:1px solid #8c959f;border-radius:8px;font-size:16px;color:#1b1f24;background:#fff;}",
     ".send{border:0;border-radius:8px;padding:0 16px;background:var(--qa-accent);color:#fff;font-weight:600;cursor:pointer;min-height:44px;}",
@@ -167,7 +172,7 @@
   var input = el("textarea", { id: "qa-input", rows: "2", placeholder: PLACEHOLDER, autocomplete: "off", "aria-describedby": "qa-notice", enterkeyhint: "send" });
   var sendBtn = el("button", { type: "submit", class: "send", text: "Ask" });
   var counter = el("span", { class: "counter", id: "qa-counter" });  // announce() speaks for it
-  var form = el("form", { novalidate: true }, [el("label", { class: "sr-only", for: "qa-input", text: "Your question" }), input, sendBtn, counter]);
+  var form = el("form", { class: "ask", novalidate: true }, [el("label", { class: "sr-only", for: "qa-input", text: "Your question" }), input, sendBtn, counter]);
   var panel = el("section", { class: "panel", id: "qa-panel", role: "dialog", "aria-modal": "false", "aria-labelledby": "qa-title", hidden: true }, [
     el("header", null, [el("h2", { id: "qa-title", text: TITLE }), closeBtn]),
     el("p", { class: "notice", id: "qa-notice", text: NOTICE }),
@@ -178,6 +183,7 @@
   shadow.appendChild(root);
 
   var busy = false;
+  var asked = []; // this thread's answered questions, oldest first
   var docs = {}; // doc_id -> Promise of the document
   var returnFocus = null;
   var view = 0; // which source-view request is current
@@ -263,13 +269,14 @@
     fetch(endpoint + "/v1/ask", {
       method: "POST", mode: "cors", credentials: "omit", signal: ctrl ? ctrl.signal : undefined,
       headers: { "Content-Type": "application/json", "Accept": "application/json" },
-      body: JSON.stringify({ question: q })
+      body: JSON.stringify({ question: q, history: asked.slice(-5) })
     }).then(function (res) {
       return res.json().catch(function () { return null; }).then(function (body) {
         if (!res.ok || !body) throw new Error(errorMessage(res.status, body));
         return body;
       });
     }).then(function (answer) {
+      asked.push(q);  // the thread's questions: a follow-up ("and the days?") is read with them
       var box = renderAnswer(answer);
       loading.replaceWith(box);
       return box;
@@ -295,6 +302,7 @@
     var box = el("div", { class: "msg bot answer" });
     var fixes = (a.corrections || []).map(function (c) { return String(c.from) + " \u2192 " + String(c.to); });
     if (fixes.length) box.appendChild(el("p", { class: "meta read-as", text: "Read as: " + fixes.join(", ") }));
+    if (a.resolved_question) box.appendChild(el("p", { class: "meta resolved", text: "Searched with the earlier question: \u201c" + String(a.resolved_question) + "\u201d" }));
     if (a.abstained) {
       box.classList.add("abstained");
       box.appendChild(el("p", { class: "abstain", text: "The indexed sources do not answer this question." }));
@@ -314,6 +322,7 @@
         });
         box.appendChild(list);
       }
+      appendFeedback(box, a);
       announce("The indexed sources do not answer this question." + (ps.length ? " The closest passages are listed." : ""));
       return box;
     }
@@ -335,9 +344,53 @@
     var conf = typeof a.confidence === "number" ? "Estimated chance this answer is right: " + Math.round(a.confidence * 100) + "%" : "";
     if (a.degraded) conf += (conf ? " \u00b7 " : "") + "keyword search only (the semantic model failed)";
     if (conf) box.appendChild(el("p", { class: "meta", text: conf }));
+    appendFeedback(box, a);
     announce("Answer: " + cites.map(function (c) { return c.text; }).join(" ") +
       " (" + cites.length + (cites.length === 1 ? " source" : " sources") + ", use the numbered buttons to see them)");
     return box;
+  }
+
+  // -- feedback: helpful or not, with an optional comment, on each answer (POST /v1/feedback) ----
+  function appendFeedback(box, a) {
+    if (!a.answer_id) return;
+    var status = el("span", { class: "fb-status", role: "status" });
+    var up = el("button", { type: "button", class: "fb up", "aria-pressed": "false", text: "Helpful" });
+    var down = el("button", { type: "button", class: "fb down", "aria-pressed": "false", text: "Not helpful" });
+    var wrap = el("div", { class: "feedback", role: "group", "aria-label": "Was this answer helpful?" },
+      [el("span", { text: "Was this helpful?" }), up, down, status]);
+    function send(rating, comment, pressed) {
+      up.disabled = down.disabled = true;
+      status.textContent = "Sending\u2026";
+      fetch(endpoint + "/v1/feedback", {
+        method: "POST", mode: "cors", credentials: "omit",
+        headers: { "Content-Type": "application/json", "Accept": "application/json" },
+        body: JSON.stringify({ answer_id: a.answer_id, rating: rating, comment: comment || null })
+      }).then(function (res) {
+        return res.json().catch(function () { return null; }).then(function (body) {
+          if (!res.ok) throw new Error(errorMessage(res.status, body));
+        });
+      }).then(function () {
+        pressed.setAttribute("aria-pressed", "true");
+        var form = wrap.querySelector(".fb-comment");
+        if (form) form.remove();
+        status.textContent = "Thank you: your feedback was recorded.";
+      }, function (err) {
+        up.disabled = down.disabled = false;
+        status.textContent = err instanceof TypeError ? "Could not reach the qa service." : String(err.message || err);
+      });
+    }
+    up.addEventListener("click", function () { send("up", null, up); });
+    down.addEventListener("click", function () {
+      if (wrap.querySelector(".fb-comment")) return;
+      var text = el("input", { type: "text", maxlength: "500", "aria-label": "What was wrong? (optional)",
+        placeholder: "What was wrong? (optional; no patient details)" });
+      var go = el("button", { type: "submit", class: "fb", text: "Send" });
+      var form = el("form", { class: "fb-comment", novalidate: true }, [text, go]);
+      form.addEventListener("submit", function (e) { e.preventDefault(); send("down", text.value.trim(), down); });
+      wrap.appendChild(form);
+      text.focus();
+    });
+    box.appendChild(wrap);
   }
 
   // The source's own citation markers ("regimen 4, 5") stay in the sentence verbatim, shown as the

@@ -225,10 +225,13 @@ class Answer:
     corrections: tuple[dict[str, str], ...] = ()
     answer_id: str = ""  # this answer's id, for feedback on it (POST /v1/feedback)
     resolved_question: str | None = None  # a follow-up as searched: completed from its thread's questions
+    # quotes that give different values for one quantity: ({"citations": [1, 3], "what", "values"}, ...)
+    conflicts: tuple[dict, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["corrections"] = [dict(c) for c in self.corrections]
+        d["conflicts"] = [dict(c) for c in self.conflicts]
         d["citations"] = [asdict(c) | {"source_refs": [asdict(r) for r in c.source_refs]} for c in self.citations]
         d["passages"] = [asdict(p) for p in self.passages]
         return d

@@ -691,3 +691,32 @@ def test_a_reader_rates_an_answer_and_the_store_keeps_it(page, api, site):
         row = db.execute("SELECT rating, comment FROM feedback WHERE answer_id = ?", (answers[-1]["answer_id"],)).fetchone()
     assert row == ("down", "wanted the consolidation days too")
     assert not page.problems, page.problems
+
+
+def test_sources_that_disagree_are_shown_with_a_notice(page, site, tmp_path, real_embedder):
+    """Issue 16 part 3: two sources give different daunorubicin doses; the widget quotes both and
+    says "Sources differ" above them, never one value alone."""
+    import json as _json
+
+    from qa.query.answer_model import load_model
+
+    corpus, out = tmp_path / "corpus", tmp_path / "served"
+    _serve_corpus(corpus, out, {
+        "a.md": "# Induction\n\nGive daunorubicin 60 mg/m2 IV on days 1-3 with cytarabine for induction.\n",
+        "b.md": "# AML induction\n\nGive daunorubicin 90 mg/m2 IV on days 1-3 with cytarabine for induction.\n"},
+        real_embedder)
+    cal = tmp_path / "cal.json"  # answer everything: this test is about the notice, not abstention
+    cal.write_text(_json.dumps({"threshold": -99.0, "a": 1.0, "b": 0.0, "model_sha": load_model().sha256}))
+    with RealServer(out, tmp_path, cors_origins=site.origin, calibration=cal, rate_limit_per_minute=600,
+                    rate_limit_burst=100) as api:
+        page.goto(write_host(site, "conflict.html", api.url, 'data-open="true"'))
+        page.locator("qa-widget .panel").wait_for()
+        ask(page, "daunorubicin dose for induction?")
+        box = page.locator("qa-widget .msg.answer").last
+        notice = box.locator(".conflict").inner_text()
+        assert notice.startswith("Sources differ on daunorubicin dose: ") and notice.endswith("; see [1] and [2].")
+        assert "60 mg/m2" in notice and "90 mg/m2" in notice
+        sentences = box.locator(".sentence").all_inner_texts()
+        assert any("60 mg/m2" in t for t in sentences) and any("90 mg/m2" in t for t in sentences)
+        page.screenshot(path=str(ARTIFACTS / "widget-conflict.png"))
+    assert not page.problems, page.problems

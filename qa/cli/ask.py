@@ -39,6 +39,10 @@ def _print_answer(a) -> None:
                 where = " › ".join(x for x in (p.title, p.section) if x)  # no "title › :" without a section
                 out.print(f"  ({i}) {where}: “{quote}…”", highlight=False)
         return
+    for c in a.conflicts:  # never one value silently: both quotes are below, with this notice first
+        see = " and ".join(f"[{i}]" for i in c["citations"])
+        out.print(f"Sources differ on {c['what']}: {' vs '.join(c['values'])}; see {see}",
+                  style="bold yellow", highlight=False, markup=False)
     out.print(a.answer)
     out.print()
     for c in a.citations:

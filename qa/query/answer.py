@@ -17,12 +17,13 @@ whole unit, so a negation, dose or condition in it cannot be lost.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from qa.query import features as F
 from qa.query.answer_model import Variant
+from qa.query.conflicts import find_conflicts
 from qa.index.store import IndexData
 from qa.types import section_label, Citation, Hit
 
@@ -34,10 +35,15 @@ class AnswerParams:
     keep_margin: float = 1.5
     duplicate_cos: float = 0.92
     max_items: int = 8  # list items quoted with a chosen lead-in
+    # strong candidates of other documents checked against the quotes for disagreeing values: those
+    # within keep_margin of the best or with a positive logit (the scorer's even odds that a sentence
+    # answers), at most this many, one a document; a disagreeing one is cited
+    rivals: int = 3
+    rival_logit: float = 0.0
 
     def __post_init__(self):
-        if self.passages < 1 or self.keep_margin < 0 or self.max_items < 0:
-            raise ValueError("passages must be >= 1, keep_margin and max_items >= 0")
+        if self.passages < 1 or self.keep_margin < 0 or self.max_items < 0 or self.rivals < 0:
+            raise ValueError("passages must be >= 1, keep_margin, max_items and rivals >= 0")
 
 
 @dataclass(frozen=True)
@@ -135,6 +141,39 @@ def citation(data: IndexData, n: int, sc: Scored) -> Citation:
         start=start, end=end, score=round(sc.score, 4),
         source_refs=tuple(data.references.cited(doc.doc_id, start, end, doc.text[start:end])),
     )
+
+
+def rivals(data: IndexData, scored: list[Scored], chosen: list[Scored], p: AnswerParams) -> list[Scored]:
+    """Strong candidates from documents no quote comes from: where another source may say otherwise."""
+    if not scored or not chosen:
+        return []
+    docs = {int(data.sentences.doc[c.sentence]) for c in chosen}
+    out: list[Scored] = []
+    for cand in scored[1:]:
+        if len(out) >= p.rivals or cand.score < min(scored[0].score - p.keep_margin, p.rival_logit):
+            break
+        doc = int(data.sentences.doc[cand.sentence])
+        if doc not in docs:
+            out.append(cand)
+            docs.add(doc)
+    return out
+
+
+def with_conflicts(data: IndexData, citations: list[Citation], rival: list[Scored]) -> tuple[list[Citation], list[dict]]:
+    """The citations, plus each rival that disagrees with them (cited, so "Sources differ: see [1]
+    and [4]" points at what the reader sees), and the conflicts (`qa.query.conflicts`). Never picks
+    one value: both quotes stay, with the notice."""
+    if not citations:
+        return citations, []
+    n = len(citations)
+    extra = [citation(data, n + 1 + i, r) for i, r in enumerate(rival)]
+    found = find_conflicts([(c.id, c.doc_id, c.text) for c in citations + extra])
+    used = sorted({i for c in found for i in c.citations if i > n})
+    renumber = {old: n + 1 + k for k, old in enumerate(used)}
+    kept = [replace(extra[old - n - 1], id=renumber[old]) for old in used]
+    conflicts = [{"citations": [renumber.get(i, i) for i in c.citations], "what": c.what, "values": list(c.values)}
+                 for c in found]
+    return citations + kept, conflicts
 
 
 def compose(citations: list[Citation]) -> str:

@@ -297,6 +297,8 @@ class Engine:
         abstained = self.abstain and (raw < cal.threshold or not an.scored)
         chosen = [] if abstained else ans.select(self.data, self.features, an.scored, max_sentences, self.answer_params)
         citations = [ans.citation(self.data, i, s) for i, s in enumerate(chosen, start=1)]
+        citations, conflicts = ans.with_conflicts(self.data, citations, ans.rivals(self.data, an.scored, chosen,
+                                                                                  self.answer_params))
         timings["answer"] = (time.perf_counter() - t) * 1000
         timings["total"] = (time.perf_counter() - t0) * 1000
         if trace is not None:
@@ -308,6 +310,7 @@ class Engine:
             index_id=self.index_id, mode=mode, degraded=degraded,
             timings_ms={k: round(v, 3) for k, v in timings.items()}, corrections=prep.corrections,
             answer_id=uuid.uuid4().hex, resolved_question=resolved.text if resolved else None,
+            conflicts=tuple(conflicts),
         )
 
     def _passage(self, h: Hit) -> Passage:

@@ -54,6 +54,12 @@ class AskRequest(BaseModel):
         None, description="Retrieval mode (hybrid-rrf = hybrid, as on the command line); the server's default when omitted.")
 
 
+class ConflictOut(BaseModel):
+    citations: list[int] = Field(description="The citation ids that disagree, e.g. [1, 3].")
+    what: str = Field(description='The quantity, e.g. "daunorubicin dose".')
+    values: list[str] = Field(description="Each citation's value, verbatim from its sentence, in citation order.")
+
+
 class AnswerOut(BaseModel):
     """The answer contract; citations and passages are qa.types' own dataclasses, so the schema
     cannot drift from what the engine returns."""
@@ -72,6 +78,9 @@ class AnswerOut(BaseModel):
     corrections: list[dict[str, str]] = Field(
         default_factory=list, description='Question words the index never saw, read as the corpus\'s own: [{"from", "to"}].')
     answer_id: str = Field(description="This answer's id: send it with POST /v1/feedback.")
+    conflicts: list[ConflictOut] = Field(
+        default_factory=list, description="Quotes that give different values for one quantity (a dose, days, a "
+        "duration): show both, never one. Empty when the quotes agree or say nothing comparable.")
     resolved_question: str | None = Field(
         None, description="A follow-up as it was searched: the question plus terms copied from `history`; "
                           "null when the question stood alone.")

@@ -72,6 +72,7 @@
     ".srcref{font-size:11px;color:#57606a;vertical-align:super;line-height:0;padding:0 1px;border-bottom:1px dotted #8c959f;cursor:help;}",
     ".srcrefs{margin:-2px 0 8px 10px;padding:0;list-style:none;font-size:12px;color:#57606a;}",
     ".srcrefs li{margin:1px 0;}.srcrefs a{color:inherit;}",
+    ".conflict{margin:0 0 8px;padding:6px 8px;border-left:3px solid #b35900;background:#fff4e5;color:#4d2600;font-size:13px;font-weight:600;}",
     ".feedback{display:flex;flex-wrap:wrap;align-items:center;gap:6px;margin:6px 0 0;font-size:12.5px;color:#57606a;}",
     ".fb{border:1px solid #c9d1d9;background:#fff;border-radius:12px;padding:2px 10px;font-size:12.5px;cursor:pointer;color:#1b1f24;}",
     ".fb[aria-pressed=true]{border-color:var(--qa-accent);color:var(--qa-accent);font-weight:650;}",
@@ -327,6 +328,11 @@
       return box;
     }
     var cites = a.citations || [];
+    (a.conflicts || []).forEach(function (c) {  // never one value silently: both quotes follow
+      var see = (c.citations || []).map(function (n) { return "[" + n + "]"; }).join(" and ");
+      box.appendChild(el("p", { class: "conflict", role: "note", text: "Sources differ on " + String(c.what) + ": " +
+        (c.values || []).map(String).join(" vs ") + "; see " + see + "." }));
+    });
     cites.forEach(function (c) {
       var chip = el("button", { type: "button", class: "chip", "data-cite": c.id, text: String(c.id),
         "aria-label": "Source " + c.id + ": " + label(c.title || c.doc_id, c.section) });
@@ -345,7 +351,8 @@
     if (a.degraded) conf += (conf ? " \u00b7 " : "") + "keyword search only (the semantic model failed)";
     if (conf) box.appendChild(el("p", { class: "meta", text: conf }));
     appendFeedback(box, a);
-    announce("Answer: " + cites.map(function (c) { return c.text; }).join(" ") +
+    announce(((a.conflicts || []).length ? "The sources differ; both are quoted. " : "") +
+      "Answer: " + cites.map(function (c) { return c.text; }).join(" ") +
       " (" + cites.length + (cites.length === 1 ? " source" : " sources") + ", use the numbered buttons to see them)");
     return box;
   }

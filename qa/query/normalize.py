@@ -1,12 +1,18 @@
-"""Question normalisation: British spellings and clinical shorthand, as clinicians type them.
+"""Question normalisation: British spellings and general clinical shorthand, as clinicians type them.
 
-Sources are mostly American and spelled out ("leukemia", "high-dose cytarabine"); questions are
-often British and abbreviated ("leukaemia", "HiDAC"). Neither BM25 nor MiniLM knows that HiDAC is
-high-dose cytarabine, so we append the expansion to the question (the original words stay, so
-nothing the user typed is lost) and fold British spellings to American ones.
+Sources are mostly American and spelled out ("leukemia", "intravenous", "twice daily"); questions
+are often British and abbreviated ("leukaemia", "IV", "bd"). We fold British spellings to American
+ones and append the long forms of shorthand (the typed words stay, so nothing is lost).
 
->>> expand_question("HiDAC for favourable-risk AML?")
-'HiDAC for favorable-risk AML? (high-dose cytarabine)'
+Only general usage lives here, the same for any clinical corpus: spellings at word boundaries and
+a few dozen abbreviations every ward uses (routes, frequencies, "dx", "hx", "CBC"). A corpus's own
+abbreviations ("high-dose cytarabine (HiDAC)") are learned from it at index time
+(`qa.index.vocabulary`), never written here. The list was written for qa from common clinical
+usage (the expansions agree with Wikipedia's "List of medical abbreviations", CC BY-SA 4.0, which
+was used to check them, not copied) and is released under this repository's license.
+
+>>> expand_question("IV dose bd for paediatric pts?")
+'IV dose bd for pediatric pts? (intravenous, twice daily, patients)'
 """
 
 from __future__ import annotations
@@ -27,26 +33,26 @@ SPELLING = [
 ]
 _SPELLING = [(re.compile(gb, re.I), us) for gb, us in SPELLING]
 
-# shorthand -> expansion (matched as whole words, case-insensitive unless the key has capitals)
+# shorthand -> expansion (matched as whole words, case-insensitive unless listed in ONLY_IN_CAPITALS)
 ABBREVIATIONS = {
-    "hidac": "high-dose cytarabine", "hdac": "high-dose cytarabine", "ara-c": "cytarabine",
-    "dnr": "daunorubicin", "ida": "idarubicin", "mtx": "methotrexate", "it": "intrathecal",
-    "atra": "all-trans retinoic acid", "ato": "arsenic trioxide", "hma": "hypomethylating agent",
-    "aza": "azacitidine", "ven": "venetoclax", "sct": "stem cell transplant",
-    "allosct": "allogeneic stem cell transplant", "allo": "allogeneic", "hsct": "stem cell transplant",
-    "cr": "complete remission", "cr1": "first complete remission", "cr2": "second complete remission",
-    "mrd": "minimal residual disease", "tls": "tumor lysis syndrome", "cbf": "core-binding factor",
-    "os": "overall survival", "efs": "event-free survival", "bmt": "bone marrow transplant",
-    "bm": "bone marrow", "lp": "lumbar puncture", "csf": "cerebrospinal fluid",
-    "cns": "central nervous system", "wbc": "white blood cell", "fbc": "complete blood count",
-    "cbc": "complete blood count", "tx": "treatment", "rx": "treatment", "dx": "diagnosis",
-    "pt": "patient", "pts": "patients", "yo": "years old", "yr": "year", "yrs": "years",
-    "mud": "matched unrelated donor", "hla": "HLA typing", "echo": "echocardiography",
-    "r/r": "relapsed or refractory", "mx": "management", "abx": "antibiotics", "sx": "symptoms",
-    "kids": "children", "elderly": "older", "frontline": "first-line", "1st-line": "frontline", "infant": "infantile", "infants": "infantile",
+    # routes and frequencies
+    "iv": "intravenous", "im": "intramuscular", "sc": "subcutaneous", "subcut": "subcutaneous", "po": "oral",
+    "it": "intrathecal", "od": "once daily", "qd": "once daily", "bd": "twice daily", "bid": "twice daily",
+    "tds": "three times daily", "tid": "three times daily", "qds": "four times daily", "qid": "four times daily",
+    "prn": "as needed", "nocte": "at night",
+    # the shorthand of notes
+    "tx": "treatment", "rx": "treatment", "dx": "diagnosis", "ddx": "differential diagnosis", "sx": "symptoms",
+    "hx": "history", "mx": "management", "abx": "antibiotics", "pt": "patient", "pts": "patients",
+    "yo": "years old", "yr": "year", "yrs": "years", "wk": "week", "wks": "weeks",
+    # tests and systems
+    "cbc": "complete blood count", "fbc": "complete blood count", "wbc": "white blood cell",
+    "rbc": "red blood cell", "hb": "hemoglobin", "hgb": "hemoglobin", "plt": "platelets",
+    "lfts": "liver function tests", "csf": "cerebrospinal fluid", "cns": "central nervous system",
+    "lp": "lumbar puncture", "bp": "blood pressure", "ecg": "electrocardiogram", "ekg": "electrocardiogram",
+    "bmt": "bone marrow transplant", "sct": "stem cell transplant", "hsct": "stem cell transplant",
 }
-# ordinary English words unless typed in capitals ("is it safe" vs "IT MTX")
-ONLY_IN_CAPITALS = frozenset({"it", "os", "cr", "pt", "bm", "lp", "mud", "allo", "echo", "ven", "ida", "aza", "dx", "tx", "rx", "sx", "mx"})
+# ordinary English words unless typed in capitals ("is it safe" vs "IT methotrexate")
+ONLY_IN_CAPITALS = frozenset({"it", "im", "od", "po", "pt", "lp", "hb", "sc", "mx", "dx", "tx", "rx", "sx", "hx"})
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9/+-]*")
 
 
@@ -62,13 +68,8 @@ def fold_spelling(text: str) -> str:
     return out
 
 
-# phrases the sources say differently
-PHRASES = [("first line", "frontline"), ("first-line", "frontline"), ("second line", "relapsed")]
-
-
 def expand_question(question: str) -> str:
     q = fold_spelling(question)
-    extra_phrases = [us for gb, us in PHRASES if gb in q.lower() and us not in q.lower()]
     extra = []
     for w in _WORD.findall(q):
         exp = ABBREVIATIONS.get(w.lower())
@@ -76,5 +77,4 @@ def expand_question(question: str) -> str:
             continue
         if exp and exp.lower() not in q.lower() and exp not in extra:
             extra.append(exp)
-    extra += [p for p in extra_phrases if p not in extra]
     return f"{q} ({', '.join(extra)})" if extra else q

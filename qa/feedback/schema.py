@@ -89,6 +89,21 @@ MIGRATIONS = (
 LATEST = MIGRATIONS[-1].version
 
 
+def _wal(conn: sqlite3.Connection) -> None:
+    """WAL mode. Switching a new file to it takes an exclusive lock and SQLite answers SQLITE_BUSY at
+    once, without its busy handler, while another process switches the same file: several workers
+    opening a new store together failed so (tests/test_feedback_store.py). Retry within the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL").fetchall()
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) and "busy" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 class SQLite:
     """One file, WAL mode: readers never block the writer, and several processes share the file.
 
@@ -112,8 +127,8 @@ class SQLite:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
         try:
-            for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "foreign_keys = ON",
-                           f"journal_size_limit = {WAL_LIMIT_BYTES}"):
+            _wal(conn)
+            for pragma in ("synchronous = NORMAL", "foreign_keys = ON", f"journal_size_limit = {WAL_LIMIT_BYTES}"):
                 conn.execute(f"PRAGMA {pragma}").fetchall()
         except BaseException:
             conn.close()

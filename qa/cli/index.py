@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -17,6 +17,10 @@ def index(
     model: Annotated[str, typer.Option(envvar="QA_MODEL", help="sentence-transformers model name or path.")] = "all-MiniLM-L6-v2",
     reuse: Annotated[bool, typer.Option(help="Reuse vectors of unchanged texts from the existing index.")] = True,
     encoder: Annotated[str, typer.Option(envvar="QA_ENCODER", help="auto (torch in bf16 where the CPU has bf16 hardware, else int8 ONNX), torch or onnx.")] = "auto",
+    ray: Annotated[Optional[str], typer.Option(
+        "--ray", help="Embed on a Ray cluster: local (start one on this machine), auto (the one `ray start` "
+        "runs here) or HOST:PORT. The index is the same as without it. Needs pip install -e '.[cluster]'.")] = None,
+    ray_workers: Annotated[Optional[int], typer.Option(min=1, help="Ray actors embedding at once (default: one per CPU of the cluster).")] = None,
 ) -> None:
     """Build a searchable index of CORPUS: chunks, sentences, vectors and BM25."""
     from qa.index.build import build_index
@@ -27,6 +31,11 @@ def index(
 
     try:
         embedder = load_embedder(model, encoder, role="index")
+        if ray:
+            from qa.cluster.embed import RayEmbedder, connect
+
+            connect(ray)
+            embedder = RayEmbedder(embedder, ray_workers)
         with _progress() as bar:
             task = bar.add_task("embed", total=None)
             stats = build_index(

@@ -76,6 +76,24 @@ def test_degraded_mode_when_the_embedder_is_too_slow(fake_engine):
     assert not fast.ask("intrathecal methotrexate dose by age").degraded
 
 
+def test_a_follow_up_encodes_twice_within_one_budget(fake_engine):
+    """A follow-up is encoded as completed (to search) and as typed (to score): both share the
+    question's one embedding budget, so it degrades within the budget, not at twice it."""
+    import time
+
+    class Slowish(FakeEmbedder):
+        def embed_batch(self, texts):
+            time.sleep(0.12)
+            return super().embed_batch(texts)
+
+    engine = Engine(fake_engine.data, Slowish(), embed_budget_ms=200)
+    alone = engine.ask("what dose of intrathecal methotrexate?")
+    assert not alone.degraded  # one encoding fits
+    t = time.perf_counter()
+    a = engine.ask("and the dose?", history=["intrathecal methotrexate in infants"])
+    assert a.resolved_question and a.degraded and time.perf_counter() - t < 0.35
+
+
 def test_encodings_abandoned_at_the_budget_never_run_later(fake_engine):
     """A backlog must not turn into work nobody waits for (and degraded answers for everyone after)."""
     import threading

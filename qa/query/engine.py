@@ -209,13 +209,14 @@ class Engine:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def encode(self, question: str) -> np.ndarray:
-        """The question's vector; raises TimeoutError past ``embed_budget_ms`` (the answer then degrades)."""
+    def encode(self, question: str, spent_ms: float = 0.0) -> np.ndarray:
+        """The question's vector; raises TimeoutError past ``embed_budget_ms`` less ``spent_ms``
+        (what the question's encodings took already: a follow-up encodes twice, within one budget)."""
         if self._pool is None:
             return self.embedder.embed_query(question)
         job = self._pool.submit(self.embedder.embed_query, question)
         try:
-            return job.result(timeout=self.embed_budget_ms / 1000)
+            return job.result(timeout=max(self.embed_budget_ms - spent_ms, 0.0) / 1000)
         except TimeoutError:
             job.cancel()  # still queued: never run it (its question has already degraded); running: it finishes
             raise
@@ -264,7 +265,7 @@ class Engine:
         t0 = time.perf_counter()
         try:  # a failing or slow embedder must not take the service down: BM25 still answers
             s_vec = self.encode(search.search)
-            a_vec = s_vec if search is prep else self.encode(prep.search)
+            a_vec = s_vec if search is prep else self.encode(prep.search, (time.perf_counter() - t0) * 1000)
         except Exception:
             return None, None, True
         finally:

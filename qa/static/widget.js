@@ -405,8 +405,9 @@
   function sentenceParts(c) {
     var text = String(c.text), parts = [], at = 0, seen = {};
     (c.source_refs || []).forEach(function (r) {
+      if (!r || !r.at || typeof r.at[0] !== "number" || typeof r.at[1] !== "number") return;
       var a = unitOffset(text, r.at[0] - c.start), b = unitOffset(text, r.at[1] - c.start);
-      if (seen[a] || a < at || b > text.length) return;
+      if (seen[a] || a < at || b > text.length || b <= a) return;
       seen[a] = true;
       parts.push(text.slice(at, a));
       parts.push(el("span", { class: "srcref", title: "The source's own reference numbers (listed below)", text: text.slice(a, b) }));

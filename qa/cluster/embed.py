@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from qa.embed import Embedder, EmbedderError
+from qa.embed.base import normalise
 
 INSTALL = "pip install -e '.[cluster]'"
 
@@ -99,8 +100,7 @@ class RayEmbedder(Embedder):
         import ray
         import ray.data
 
-        order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), i))  # as Embedder.embed
-        batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        batches = self.batches(texts)  # exactly the batches a local build embeds
         workers = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         env = {"QA_ENCODER": self.encoder, "QA_BF16": "1" if self.precision == "bf16" else "0",
                "OMP_NUM_THREADS": "1"}  # one CPU an actor: torch must not spread over the others'
@@ -118,6 +118,4 @@ class RayEmbedder(Embedder):
             out[rows] = np.asarray(row["vec"], dtype=np.float32).reshape(len(rows), self.dim)
             if progress:
                 progress(len(rows))
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        np.divide(out, norms, out=out, where=norms > 0)
-        return out
+        return normalise(out)

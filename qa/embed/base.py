@@ -20,6 +20,13 @@ class EmbedderError(Exception):
     pass
 
 
+def normalise(out: np.ndarray) -> np.ndarray:
+    """Rows to unit length in place (an all-zero row stays zero), for inner-product search."""
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    np.divide(out, norms, out=out, where=norms > 0)
+    return out
+
+
 class Embedder(ABC):
     """Base class: subclasses set `name` and `dim` and implement `embed_batch`."""
 
@@ -43,16 +50,17 @@ class Embedder(ABC):
               batch_fn: Callable[[Sequence[str]], np.ndarray] | None = None) -> np.ndarray:
         batch_fn = batch_fn or self.embed_batch
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        # batches of similar length waste little padding: sort, embed, put back in order
-        order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), i))
-        for i in range(0, len(order), self.batch_size):
-            rows = order[i:i + self.batch_size]
+        for rows in self.batches(texts):
             out[rows] = batch_fn([texts[r] for r in rows])
             if progress:
                 progress(len(rows))
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        np.divide(out, norms, out=out, where=norms > 0)
-        return out
+        return normalise(out)
+
+    def batches(self, texts: Sequence[str]) -> list[list[int]]:
+        """The rows of each batch `embed` runs: batches of similar length waste little padding, so
+        sort by length, cut every ``batch_size``; rows are put back in order afterwards."""
+        order = sorted(range(len(texts)), key=lambda i: (len(texts[i]), i))
+        return [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embed([text])[0]

@@ -17,7 +17,7 @@ whole unit, so a negation, dose or condition in it cannot be lost.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -166,13 +166,13 @@ def with_conflicts(data: IndexData, citations: list[Citation], rival: list[Score
     if not citations:
         return citations, []
     n = len(citations)
-    extra = [citation(data, n + 1 + i, r) for i, r in enumerate(rival)]
-    found = find_conflicts([(c.id, c.doc_id, c.text) for c in citations + extra])
+    rival_rows = [(n + 1 + i, data.docs[int(data.sentences.doc[r.sentence])].doc_id, data.sentence_text(r.sentence))
+                  for i, r in enumerate(rival)]
+    found = find_conflicts([(c.id, c.doc_id, c.text) for c in citations] + rival_rows)
     used = sorted({i for c in found for i in c.citations if i > n})
     renumber = {old: n + 1 + k for k, old in enumerate(used)}
-    kept = [replace(extra[old - n - 1], id=renumber[old]) for old in used]
-    conflicts = [{"citations": [renumber.get(i, i) for i in c.citations], "what": c.what, "values": list(c.values)}
-                 for c in found]
+    kept = [citation(data, renumber[old], rival[old - n - 1]) for old in used]  # only the rivals cited
+    conflicts = [{**c.to_dict(), "citations": [renumber.get(i, i) for i in c.citations]} for c in found]
     return citations + kept, conflicts
 
 

@@ -66,7 +66,8 @@ def create_app(settings: Settings | None = None, engine=None,
     # outermost last: RequestContext -> CORS -> RateLimit -> BodyLimit -> routes
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst,
-                       proxies=settings.proxy_networks())
+                       proxies=settings.proxy_networks(),
+                       redis_url=settings.redis_url.get_secret_value() if settings.redis_url else None)
     app.add_middleware(CORS, origins=settings.cors_origins, credentials=settings.cors_allow_credentials)
     app.add_middleware(RequestContext, get_index_id=service.index_id, log_questions=settings.log_questions)
     return app

@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Proxy addresses/CIDRs whose X-Forwarded-For is believed when keying the rate limit.")
+    redis_url: SecretStr | None = Field(  # secret: a URL may carry a password
+        None, description="redis://, rediss:// or unix:// URL of a Redis server holding the rate limit's buckets, "
+        "shared by several replicas; unset: each process keeps its own. If Redis fails, each process counts "
+        "in its own buckets until it answers again.")
     max_concurrency: int = Field(4, ge=1, description="Questions answered at once; the rest queue.")
     queue_timeout_s: float = Field(5.0, ge=0, description="How long a question may queue for a slot before 503.")
     embed_budget_ms: float = Field(
@@ -144,6 +148,17 @@ class Settings(BaseSettings):
             raise ValueError("QA_DATABASE_URL must start with postgresql:// or postgres:// "
                              "(unset it to keep feedback in the SQLite file QA_FEEDBACK_DB)")
         return SecretStr(v.get_secret_value().strip())
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, v: SecretStr | None) -> SecretStr | None:
+        text = v.get_secret_value().strip() if v is not None else ""
+        if not text:
+            return None  # QA_REDIS_URL= (empty) means buckets per process
+        if not text.lower().startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("QA_REDIS_URL must start with redis://, rediss:// or unix:// "
+                             "(unset it to keep the rate limit's buckets in each process)")
+        return SecretStr(text)
 
     @field_validator("log_level")
     @classmethod

@@ -21,6 +21,10 @@ def index(
         "--ray", help="Embed on a Ray cluster: local (start one on this machine), auto (the one `ray start` "
         "runs here) or HOST:PORT. The index is the same as without it. Needs pip install -e '.[cluster]'.")] = None,
     ray_workers: Annotated[Optional[int], typer.Option(min=1, help="Ray actors embedding at once (default: one per CPU of the cluster).")] = None,
+    shards: Annotated[Optional[int], typer.Option(
+        min=1, max=1024, help="Split the index into this many shards (documents hashed to shards, each an "
+        "ordinary index, BM25 scored with the whole corpus's statistics); searched in parallel, one Ray "
+        "actor a shard with --ray. See docs/scale.md.")] = None,
 ) -> None:
     """Build a searchable index of CORPUS: chunks, sentences, vectors and BM25."""
     from qa.index.build import build_index
@@ -38,12 +42,18 @@ def index(
             embedder = RayEmbedder(embedder, ray_workers)
         with _progress() as bar:
             task = bar.add_task("embed", total=None)
-            stats = build_index(
-                corpus, out_dir, embedder, reuse=reuse,
-                progress=lambda stage, done, total: bar.update(task, completed=done, total=total),
+            kw = dict(
+                reuse=reuse,
+                progress=lambda stage, done, total: bar.update(task, description=stage, completed=done, total=total),
                 on_skip=lambda s: err.print(f"[yellow]skipped[/] {escape(s.path)}: {escape(s.reason)}", highlight=False),
                 on_notice=lambda n: err.print(f"[cyan]note[/] {escape(n.path)}: {escape(n.message)}", highlight=False),
             )
+            if shards:
+                from qa.index.shards import build_sharded, summary
+
+                stats = summary(build_sharded(corpus, out_dir, embedder, shards, **kw))
+            else:
+                stats = build_index(corpus, out_dir, embedder, **kw)
     except (CorpusError, EmbedderError, IndexError_) as e:
         fail(str(e))
     except KeyboardInterrupt:  # the build writes a hidden folder and swaps it in last: nothing to undo

@@ -21,8 +21,10 @@ tokens are Snowball-stemmed; English stopwords are dropped.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -102,6 +104,62 @@ def _backend() -> str:
         return "numpy"
 
 
+@dataclass(frozen=True)
+class CorpusStats:
+    """What BM25 needs of the whole corpus: its chunk count, total tokens and each term's document
+    frequency. A shard of a sharded index is scored with the whole corpus's stats, not its own, so
+    its scores are the unsharded index's and shards' top lists merge by score (what distributed
+    search engines call global term statistics). Counts add, so each shard's stats are computed
+    where its documents are and merged.
+
+    >>> a, b = CorpusStats.of([["aml", "flt3"]]), CorpusStats.of([["aml"], ["apl"]])
+    >>> m = a.merge(b); (m.n_docs, m.avgdl, m.df["aml"])
+    (3, 1.3333333333333333, 2)
+    """
+
+    n_docs: int
+    total_len: int
+    df: dict[str, int]
+
+    @classmethod
+    def of(cls, token_lists: list[list[str]]) -> CorpusStats:
+        df = Counter(t for toks in token_lists for t in set(toks))
+        return cls(len(token_lists), sum(map(len, token_lists)), dict(df))
+
+    def merge(self, other: CorpusStats) -> CorpusStats:
+        df = Counter(self.df)
+        df.update(other.df)
+        return CorpusStats(self.n_docs + other.n_docs, self.total_len + other.total_len, dict(df))
+
+    @property
+    def avgdl(self) -> float:
+        return self.total_len / self.n_docs if self.n_docs else 0.0
+
+    def sha256(self) -> str:
+        body = json.dumps([self.n_docs, self.total_len, sorted(self.df.items())], separators=(",", ":"))
+        return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _scores_with(model, ids: list[list[int]], vocab: dict[str, int], stats: CorpusStats) -> dict:
+    """bm25s's score matrix for these token ids, with idf and average length from ``stats``: the
+    steps of bm25s's own ``build_index_from_ids``, fed the whole corpus's counts
+    (tests/test_shards.py holds the result equal to bm25s's when ``stats`` are the texts' own)."""
+    from bm25s.scoring import _build_idf_array, _build_scores_and_indices_for_matrix, _select_idf_scorer
+
+    if model.method in model.methods_requiring_nonoccurrence:
+        raise ValueError(f"BM25 method {model.method!r} cannot be sharded; use lucene, robertson or atire")
+    local_df = Counter(t for doc in ids for t in set(doc))  # sizes bm25s's arrays: this shard's postings
+    # the average as a numpy float64, as bm25s computes it: a Python float would keep the arithmetic
+    # in float32 (NumPy's promotion rules) and scores would differ from bm25s's in the last bit
+    idf = _build_idf_array({i: stats.df.get(t, 0) for t, i in vocab.items()}, stats.n_docs,
+                           _select_idf_scorer(model.idf_method), dtype=model.dtype)
+    flat, rows, cols = _build_scores_and_indices_for_matrix(
+        ids, idf, np.float64(stats.avgdl), dict(local_df), model.k1, model.b, model.delta, None, method=model.method,
+        dtype=model.dtype, int_dtype=model.int_dtype, show_progress=False)
+    data, indices, indptr = model._np_csc(data=flat, rows=rows, cols=cols, shape=(len(ids), len(vocab)))
+    return {"data": data.astype(model.dtype), "indices": indices, "indptr": indptr, "num_docs": len(ids)}
+
+
 class BM25Index:
     """A bm25s index over pre-tokenized texts. Rows are chunk numbers."""
 
@@ -109,14 +167,23 @@ class BM25Index:
         self.model, self.params, self.n_docs = model, params, n_docs
 
     @classmethod
-    def build(cls, token_lists: list[list[str]], params: BM25Params = BM25Params()) -> BM25Index:
+    def build(cls, token_lists: list[list[str]], params: BM25Params = BM25Params(),
+              stats: CorpusStats | None = None) -> BM25Index:
+        """``stats``: the whole corpus's, when these texts are one shard of it (`CorpusStats`)."""
         import bm25s
 
         model = bm25s.BM25(k1=params.k1, b=params.b, method=params.method, backend="numpy")  # a search-time choice
         # our own vocabulary, numbered in sorted order: bm25s numbers terms in set order, which
         # follows the process's string hashing, so two builds of one corpus differed byte for byte
         vocab = {t: i for i, t in enumerate(sorted({t for toks in token_lists for t in toks}))}
-        model.index(([[vocab[t] for t in toks] for toks in token_lists], vocab), show_progress=False)
+        ids = [[vocab[t] for t in toks] for toks in token_lists]
+        if stats is None:
+            model.index((ids, vocab), show_progress=False)
+        else:
+            model.scores = _scores_with(model, ids, vocab, stats)
+            model.vocab_dict = dict(vocab, **({"": len(vocab)} if "" not in vocab else {}))  # as index() adds it
+            model.unique_token_ids_set = set(model.vocab_dict.values())
+            model.nonoccurrence_array = None  # what build_index_from_ids sets for these methods
         return cls(model, params, len(token_lists))
 
     def save(self, folder: Path) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.index.bm25 import BM25Index, BM25Params, tokenize
+from qa.index.bm25 import BM25Index, BM25Params, CorpusStats, tokenize
 from qa.ingest.chunk import ChunkParams, chunk
 from qa.ingest.corpus import CALIBRATION_FILE, CorpusError, Notice, Skipped, read_corpus
 from qa.embed import Embedder
@@ -113,6 +113,12 @@ def _split(docs: list[Document], params: ChunkParams):
     return chunks, sentences, contexts
 
 
+def corpus_stats(docs: list[Document], chunk_params: ChunkParams = ChunkParams()) -> CorpusStats:
+    """BM25's corpus statistics of ``docs``, chunked and tokenized as `build_index` does."""
+    chunks, _, _ = _split(docs, chunk_params)
+    return CorpusStats.of([tokenize(chunk_embed_text(docs[c.doc], c, docs[c.doc].text[c.start:c.end])) for c in chunks])
+
+
 class _Reuse:
     """Vectors of a previous index, by content key."""
 
@@ -153,8 +159,11 @@ def _previous(out: Path) -> IndexData | None:
 
 
 def _manifest(embedder: Embedder, chunk_params: ChunkParams, bm25_params: BM25Params, vectors: VectorIndex,
-              sentence_vectors: bool, data: IndexData) -> dict:
-    return {
+              sentence_vectors: bool, data: IndexData, bm25_stats: CorpusStats | None = None) -> dict:
+    extra = {}
+    if bm25_stats is not None:  # this index's BM25 scores are those of a larger corpus (one shard of it)
+        extra["bm25_corpus"] = {"chunks": bm25_stats.n_docs, "sha256": bm25_stats.sha256()}
+    return extra | {
         "model": embedder.name,
         "dim": embedder.dim,
         "embed_precision": embedder.precision,
@@ -187,8 +196,13 @@ def corpus_calibration(corpus: Path) -> dict | None:
 def build_index(corpus: Path, out: Path, embedder: Embedder, chunk_params: ChunkParams = ChunkParams(),
                 bm25_params: BM25Params = BM25Params(), progress: Progress | None = None,
                 on_skip: Callable[[Skipped], None] | None = None, on_notice: Callable[[Notice], None] | None = None,
-                reuse: bool = True, docs: list[Document] | None = None, sentence_vectors: bool = True) -> BuildStats:
+                reuse: bool = True, docs: list[Document] | None = None, sentence_vectors: bool = True,
+                bm25_stats: CorpusStats | None = None, reuse_from: Path | None = None) -> BuildStats:
     """Build the index of ``corpus`` (or of ``docs``) at ``out``.
+
+    ``bm25_stats``: score BM25 with these corpus statistics instead of the texts' own (a shard of a
+    sharded index, `qa.index.shards`). ``reuse_from``: the index whose vectors to reuse, when it is
+    not the one at ``out``.
 
     ``sentence_vectors=False`` builds a retrieval-only index: chunks, BM25 and FAISS, but no vector
     per sentence, which is half or more of the embedding work. `qa eval` builds one for suites that
@@ -221,7 +235,7 @@ def build_index(corpus: Path, out: Path, embedder: Embedder, chunk_params: Chunk
     sent_keys = [_key(embedder.vector_id, x) for x in sent_texts]
     lap("split")
 
-    previous = _previous(Path(out)) if reuse else None
+    previous = _previous(Path(reuse_from or out)) if reuse else None
     reuse_table = _Reuse(previous, embedder.vector_id)
     del previous
     if not sentence_vectors:
@@ -240,7 +254,7 @@ def build_index(corpus: Path, out: Path, embedder: Embedder, chunk_params: Chunk
     stats.reused = total - stats.embedded - stats.copies
     lap("embed")
 
-    bm25 = BM25Index.build([tokenize(x) for x in chunk_texts], bm25_params)
+    bm25 = BM25Index.build([tokenize(x) for x in chunk_texts], bm25_params, stats=bm25_stats)
     lap("bm25")
     vectors = VectorIndex.build(chunk_vecs)
     lap("faiss")
@@ -248,7 +262,7 @@ def build_index(corpus: Path, out: Path, embedder: Embedder, chunk_params: Chunk
     data = IndexData(docs, chunks, sentences, sent_vecs, _key_array(sent_keys), _key_array(chunk_keys),
                      vectors, bm25, vocabulary=Vocabulary.build(docs),
                      references=References.build(docs))
-    manifest = _manifest(embedder, chunk_params, bm25_params, vectors, sentence_vectors, data)
+    manifest = _manifest(embedder, chunk_params, bm25_params, vectors, sentence_vectors, data, bm25_stats)
     calibration = corpus_calibration(Path(corpus)) if docs_given is None else None
     if calibration is not None:
         manifest["calibration"] = calibration

@@ -186,7 +186,7 @@ def write_index(out: Path, data: IndexData, manifest: dict[str, Any]) -> str:
         _fsync_dir(tmp)
         final = out.parent / f"{_hidden_prefix(out)}{index_id}-{uuid.uuid4().hex[:6]}"
         os.rename(tmp, final)
-        _swap_link(out, final)
+        swap_link(out, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -194,9 +194,10 @@ def write_index(out: Path, data: IndexData, manifest: dict[str, Any]) -> str:
     return index_id
 
 
-def _swap_link(out: Path, target: Path) -> None:
+def swap_link(out: Path, target: Path) -> None:
+    """Point the symlink ``out`` at ``target`` (a sibling folder) in one atomic rename."""
     if out.exists() and not out.is_symlink():
-        if not (out / MANIFEST).exists() and any(out.iterdir()):
+        if not any((out / name).exists() for name in (MANIFEST, "shards.json")) and any(out.iterdir()):
             raise IndexError_(f"{out} exists and is not a qa index; choose another --out")
         shutil.rmtree(out)  # an index folder from an older layout, or an empty folder
     link = out.parent / f"{_hidden_prefix(out)}link-{uuid.uuid4().hex[:8]}"

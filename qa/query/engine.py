@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from qa.query import answer as ans
-from qa.query import fuse
 from qa.index.bm25 import tokenize
+from qa.query.retrieve import RetrievalError, RetrievalParams, fuse_legs, search_legs
 from qa.query.answer_model import AnswerModel, load_model
 from qa.query.calibration import Calibration
 from qa.query.features import FeatureIndex
@@ -31,21 +31,6 @@ from qa.index.store import IndexData, load_index
 from qa.types import section_label, Answer, Document, Filters, Hit, Passage
 
 log = logging.getLogger("qa.engine")
-
-
-class RetrievalError(RuntimeError):
-    """Neither BM25 nor dense retrieval could run; the API answers 503."""
-
-
-@dataclass(frozen=True)
-class RetrievalParams:
-    depth: int = 50  # candidates taken from each leg before fusion
-    rrf_k: int = 60
-    alpha: float = 0.5  # dense weight in hybrid-weighted
-
-    def __post_init__(self):
-        if self.depth < 1 or self.rrf_k < 1 or not 0 <= self.alpha <= 1:
-            raise ValueError("retrieval needs depth >= 1, rrf_k >= 1 and 0 <= alpha <= 1")
 
 
 def _calibration_for(model: AnswerModel, explicit: Calibration | None, manifest: dict) -> tuple[Calibration | None, str]:
@@ -157,52 +142,18 @@ class Engine:
                 and d.doc_id not in filters.exclude_doc_ids}
         return np.flatnonzero(np.isin(self._chunk_doc, list(docs)))
 
-    def _bm25(self, question: str, depth: int, allowed: np.ndarray | None):
-        mask = None
-        if allowed is not None:
-            mask = np.zeros(len(self.data.chunks), dtype=np.float32)
-            mask[allowed] = 1.0
-        return self.data.bm25.search(tokenize(question), depth, mask)
-
     def retrieve(self, question: str, q_vec: np.ndarray | None, mode: str, k: int,
                  filters: Filters | None = None, timings: dict | None = None,
                  failures: list[str] | None = None) -> list[Hit]:
-        """Fused hits. A failing leg is left out (named in ``failures``) and the other answers alone;
-        if no leg can answer, `RetrievalError`."""
+        """Fused hits (`qa.query.retrieve`). A failing leg is left out (named in ``failures``) and the
+        other answers alone; if no leg can answer, `RetrievalError`."""
         timings = timings if timings is not None else {}
-        failures = failures if failures is not None else []
-        allowed = self._allowed(filters)
         depth = max(self.retrieval.depth, k)
-        legs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        want_dense = mode != "bm25" and q_vec is not None
-        for leg in ("bm25", "dense"):
-            t = time.perf_counter()
-            if leg == "dense" and want_dense or leg == "bm25" and (mode != "dense" or not want_dense):
-                try:
-                    legs[leg] = (self._bm25(question, depth, allowed) if leg == "bm25"
-                                 else self.data.vectors.search(q_vec, depth, allowed))
-                except Exception:  # one broken leg must not silence the other
-                    failures.append(leg)
-            timings[leg] = (time.perf_counter() - t) * 1000
-        if failures and not legs and "bm25" not in failures:
-            try:
-                legs["bm25"] = self._bm25(question, depth, allowed)
-            except Exception:
-                failures.append("bm25")
-        if not legs:
-            raise RetrievalError(f"retrieval failed ({', '.join(failures)})")
+        legs = search_legs(self.data, question, q_vec, mode, depth, self._allowed(filters), timings, failures)
         t = time.perf_counter()
-        if len(legs) == 1:
-            (leg, (rows, scores)), = legs.items()
-            hits = fuse.single(rows.tolist(), scores.tolist(), leg)
-        elif mode == "hybrid-weighted":
-            (b_rows, b_scores), (d_rows, d_scores) = legs["bm25"], legs["dense"]
-            hits = fuse.weighted(b_rows.tolist(), b_scores.tolist(), d_rows.tolist(), d_scores.tolist(),
-                                 self.retrieval.alpha)
-        else:
-            hits = fuse.rrf(legs["bm25"][0].tolist(), legs["dense"][0].tolist(), self.retrieval.rrf_k)
+        hits = fuse_legs(legs, mode, self.retrieval, depth)
         timings["fuse"] = (time.perf_counter() - t) * 1000
-        return hits[:depth]
+        return hits
 
     def close(self) -> None:
         """Stop the embedding worker threads (after a hot reload replaced this engine)."""
@@ -315,8 +266,13 @@ class Engine:
         )
 
     def _passage(self, h: Hit) -> Passage:
-        c = self.data.chunks[h.chunk]
-        doc = self.data.docs[c.doc]
-        return Passage(doc_id=doc.doc_id, chunk_id=c.chunk_id, title=doc.title, section=section_label(doc.title, c.section),
-                       text=doc.text[c.start:c.end], start=c.start, end=c.end, score=round(h.score, 6),
-                       bm25_rank=h.bm25_rank, dense_rank=h.dense_rank)
+        return passage(self.data, h)
+
+
+def passage(data: IndexData, h: Hit) -> Passage:
+    """The hit's chunk as the contract shows it."""
+    c = data.chunks[h.chunk]
+    doc = data.docs[c.doc]
+    return Passage(doc_id=doc.doc_id, chunk_id=c.chunk_id, title=doc.title, section=section_label(doc.title, c.section),
+                   text=doc.text[c.start:c.end], start=c.start, end=c.end, score=round(h.score, 6),
+                   bm25_rank=h.bm25_rank, dense_rank=h.dense_rank)

@@ -67,3 +67,8 @@ def runtime() -> Runtime:
 def apply_process_env() -> None:
     for key, value in PROCESS_ENV.items():
         os.environ.setdefault(key, value)
+
+
+def qa_variables() -> dict[str, str]:
+    """Every ``QA_*`` variable of this process: what `qa serve --ray` hands its replicas."""
+    return {k: v for k, v in os.environ.items() if k.startswith("QA_")}

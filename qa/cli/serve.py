@@ -26,6 +26,40 @@ def _announce(settings, engine) -> None:
           "documents; open it to try the chat widget, Ctrl-C stops)", flush=True)
 
 
+def _settings(given: dict):
+    """The service's settings: the flags given, over the ``QA_*`` environment; one line if invalid."""
+    from pydantic import ValidationError
+
+    from qa.service.settings import Settings
+
+    try:
+        return Settings(**{k: v for k, v in given.items() if v is not None})
+    except ValidationError as e:
+        problems = "; ".join((f"{'.'.join(map(str, err['loc']))}: " if err["loc"] else "")
+                             + err["msg"].removeprefix("Value error, ") for err in e.errors())
+        fail(f"invalid setting: {problems}")
+
+
+def _serve_on_ray(settings, address: str, replicas: int, replica_cpus: float) -> None:
+    """Start the replicas (`qa.cluster.serve`), say where, and stop them on Ctrl-C or SIGTERM."""
+    import threading
+
+    from qa.cluster import serve as ray_serve
+    from qa.embed import EmbedderError
+
+    try:
+        ray_serve.start(address, settings, replicas, replica_cpus)
+    except (EmbedderError, RuntimeError) as e:
+        fail(str(e))
+    print(f"serving on http://{settings.host}:{settings.port}/  ({replicas} Ray Serve replicas on {address}; "
+          "each reloads when the index changes; Ctrl-C stops)", flush=True)
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: done.set())
+    done.wait()
+    ray_serve.stop()
+
+
 @app.command(short_help="Serve the HTTP API and the chat widget.")
 def serve(
     index_dir: Annotated[Optional[Path], typer.Option("--index", help="Index folder (env QA_INDEX; default index/default).")] = None,
@@ -35,30 +69,30 @@ def serve(
         "--cors-origins", help="Origins allowed to embed the widget: JSON list or comma-separated (env QA_CORS_ORIGINS).")] = None,
     docs: Annotated[Optional[bool], typer.Option("--docs/--no-docs", help="Serve OpenAPI docs (env QA_DOCS).")] = None,
     log_level: Annotated[Optional[str], typer.Option(help="debug, info, warning, error (env QA_LOG_LEVEL).")] = None,
+    ray: Annotated[Optional[str], typer.Option(
+        "--ray", help="Serve as Ray Serve replicas on the cluster at auto (the one `ray start` runs here), "
+        "local or HOST:PORT, behind Ray's HTTP proxy on --host/--port. Needs pip install -e '.[cluster]'; "
+        "see docs/scale.md.")] = None,
+    replicas: Annotated[int, typer.Option(min=1, max=256, help="With --ray: replicas of the app.")] = 2,
+    replica_cpus: Annotated[float, typer.Option(min=0.1, help="With --ray: CPUs reserved for each replica.")] = 1.0,
 ) -> None:
     """Serve the HTTP API and the chat widget (GET / is a demo page that embeds it)."""
     import uvicorn
-    from pydantic import ValidationError
 
     from qa.service.app import create_app
     from qa.service.logs import configure_logging
-    from qa.service.settings import Settings
     from qa.index.store import IndexError_, read_manifest
 
-    given = {"index": index_dir, "host": host, "port": port, "cors_origins": cors_origins, "docs": docs,
-             "log_level": log_level}
-    try:
-        settings = Settings(**{k: v for k, v in given.items() if v is not None})
-    except ValidationError as e:
-        problems = "; ".join((f"{'.'.join(map(str, err['loc']))}: " if err["loc"] else "")
-                             + err["msg"].removeprefix("Value error, ") for err in e.errors())
-        fail(f"invalid setting: {problems}")
+    settings = _settings({"index": index_dir, "host": host, "port": port, "cors_origins": cors_origins,
+                          "docs": docs, "log_level": log_level})
     try:
         read_manifest(settings.index)
     except IndexError_ as e:
         fail(str(e))
 
     configure_logging(settings.log_level)
+    if ray:
+        return _serve_on_ray(settings, ray, replicas, replica_cpus)
     failed: list[Exception] = []
     server: uvicorn.Server | None = None
 

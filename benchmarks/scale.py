@@ -9,12 +9,25 @@ re-normalised, so copies are near neighbours but not ties. Queries are real sent
 of the index, perturbed the same way. Prints, per size: the vector index kind qa would choose,
 build seconds, p50/p95 of BM25, dense and fusion (hybrid-weighted, the default) per query and of
 their sum, and dense recall@10 against exact (flat) search.
+
+With --serving-rss, each size's dense index is also saved and searched by a fresh process twice,
+read into memory and memory-mapped (`VectorIndex.load(mmap=...)`, what a server does), and each
+prints its RSS after loading and after the queries (anonymous and file-backed pages apart: mapped
+pages are file-backed, shared and dropped by the kernel under pressure), dense p50/p95 and
+recall@10 against exact search:
+
+    .venv/bin/python benchmarks/scale.py /tmp/qa/mqc --sizes 1000000 --serving-rss
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -100,14 +113,65 @@ def flat_storage(vecs: np.ndarray, queries: np.ndarray, truth: np.ndarray) -> No
           f"{vecs.shape[1] * 4} vs {vecs.shape[1] * 2} bytes a vector")
 
 
+def rss_mb() -> dict[str, float]:
+    fields = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "RssAnon", "RssFile"):
+            fields[key] = int(value.split()[0]) / 1024
+    return fields
+
+
+def serving_child(path: str, queries: str, truth: str, mmap: bool) -> None:
+    """In a fresh process: load the saved dense index as a server does, search, print JSON."""
+    from qa.index.vectors import VectorIndex
+
+    before = rss_mb()
+    dense = VectorIndex.load(Path(path), mmap=mmap)
+    loaded = rss_mb()
+    qs, gt, lat, recall = np.load(queries), np.load(truth), [], []
+    for q, g in zip(qs, gt):
+        t = time.perf_counter()
+        rows, _ = dense.search(q, 50)
+        lat.append((time.perf_counter() - t) * 1000)
+        recall.append(len(set(rows[:10].tolist()) & set(g.tolist())) / 10)
+    print(json.dumps({"before": before, "loaded": loaded, "after": rss_mb(), "p50": pct(lat, 50),
+                      "p95": pct(lat, 95), "recall": float(np.mean(recall))}))
+
+
+def serving_rss(dense, queries: np.ndarray, truth: np.ndarray, n: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        files = [os.path.join(tmp, f) for f in ("dense.faiss", "q.npy", "t.npy")]
+        dense.save(Path(files[0]))
+        np.save(files[1], queries)
+        np.save(files[2], truth)
+        for mmap in (False, True):
+            out = subprocess.run([sys.executable, __file__, "--child", *files, "--mmap" if mmap else "--read"],
+                                 capture_output=True, text=True, check=True).stdout
+            r = json.loads(out.strip().splitlines()[-1])
+            grown = {k: r["after"][k] - r["before"][k] for k in r["after"]}
+            print(f"{n:>9,} chunks, serving process, vectors {'memory-mapped' if mmap else 'read in'}: dense index "
+                  f"adds {grown['VmRSS']:.0f} MB RSS after {len(queries)} queries ({grown['RssAnon']:.0f} MB anonymous, "
+                  f"{grown['RssFile']:.0f} MB file-backed; {r['loaded']['VmRSS'] - r['before']['VmRSS']:.0f} MB "
+                  f"once loaded), {grown['VmRSS'] * 2**20 / n:.0f} B a chunk; dense p50 {r['p50']:.2f} / p95 "
+                  f"{r['p95']:.2f} ms; recall@10 vs exact {r['recall']:.3f}", flush=True)
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        return serving_child(*sys.argv[2:5], mmap=sys.argv[5] == "--mmap")
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("index", type=Path)
     ap.add_argument("--sizes", default="100000,1000000")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--real", action="store_true", help="also: IVF recall on the index's real vectors")
     ap.add_argument("--questions", help="with --real: a BEIR queries.jsonl to encode as queries")
+    ap.add_argument("--serving-rss", action="store_true",
+                    help="also: a fresh process's RSS and latency with the vectors read in and memory-mapped")
     args = ap.parse_args()
+    from common import cpu
+
+    print(f"machine: {cpu()}", flush=True)
 
     import faiss
 
@@ -160,6 +224,8 @@ def main():
               + ", ".join(f"{k} p50 {pct(v, 50):.2f} / p95 {pct(v, 95):.2f} ms" for k, v in lat.items())
               + f"; dense recall@10 vs exact {np.mean(recall):.3f}; peak RSS "
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        if args.serving_rss:
+            serving_rss(dense, queries, truth, n)
         del dense, bm25, vecs
 
 

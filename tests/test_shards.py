@@ -144,3 +144,10 @@ def test_too_many_shards_for_the_documents_is_a_clear_error(split_corpus, real_e
 
     with pytest.raises(CorpusError, match="leave a shard empty"):
         build_sharded(split_corpus, tmp_path / "idx", real_embedder, 200)
+
+
+def test_ask_on_a_sharded_index_says_what_it_is(indexes):
+    from qa.index.store import IndexError_, read_manifest
+
+    with pytest.raises(IndexError_, match="is a sharded index"):
+        read_manifest(indexes[1])

@@ -87,3 +87,17 @@ def test_an_unknown_storage_is_refused():
 
     with pytest.raises(ValueError, match="unknown vector storage"):
         VectorIndex.build(unit(10, 8), storage="int4")
+
+
+def test_memory_mapped_vectors_search_as_read_ones(tmp_path):
+    """What mapping saves is measured by benchmarks/scale.py (--rss); here, that nothing else changes."""
+    v = unit(8000, 16, seed=3)
+    for kind, storage in (("flat", "fp16"), ("ivf", "fp16"), ("flat", "fp32"), ("ivf", "fp32")):
+        path = tmp_path / f"{kind}-{storage}.faiss"
+        VectorIndex.build(v, kind, storage=storage).save(path)
+        mapped, read = VectorIndex.load(path), VectorIndex.load(path, mmap=False)
+        for q in (v[5], v[4000]):
+            assert [a.tolist() for a in mapped.search(q, 10)] == [a.tolist() for a in read.search(q, 10)]
+            allowed = np.array([3, 77, 5000])
+            assert mapped.search(q, 2, allowed)[0].tolist() == read.search(q, 2, allowed)[0].tolist()
+        assert np.array_equal(mapped.reconstruct_all(), read.reconstruct_all())

@@ -211,6 +211,9 @@ def swap_link(out: Path, target: Path) -> None:
 def read_manifest(folder: Path) -> dict[str, Any]:
     folder = Path(folder)
     path = folder / MANIFEST
+    if not path.exists() and (folder / "shards.json").exists():
+        raise IndexError_(f"{folder} is a sharded index (qa index --shards): its shards answer retrieval "
+                          "through qa.query.sharded; qa ask and qa serve read an ordinary index (docs/indexing.md)")
     if not path.exists():
         raise IndexError_(f"no index at {folder}: build one with `qa index <corpus> --out {folder}`")
     try:

@@ -97,8 +97,18 @@ class VectorIndex:
         _faiss().write_index(self.index, str(path))
 
     @classmethod
-    def load(cls, path: Path) -> VectorIndex:
-        index = _faiss().read_index(str(path))
+    def load(cls, path: Path, mmap: bool = True) -> VectorIndex:
+        """``mmap``: map the vectors from the file instead of reading them into memory, so a server
+        holds only the pages its searches touch (an IVF's probed lists) and the kernel may drop
+        them under pressure: FAISS's IO_FLAG_MMAP for an IVF's lists, IO_FLAG_MMAP_IFC for a flat
+        index's codes (each flag is ignored by the other kind, hence the file's fourcc decides:
+        IVF indexes' start with "Iw"). Read-only: a loaded index is never added to."""
+        faiss = _faiss()
+        flags = 0
+        if mmap:
+            with open(path, "rb") as f:
+                flags = faiss.IO_FLAG_MMAP if f.read(2) == b"Iw" else faiss.IO_FLAG_MMAP_IFC
+        index = faiss.read_index(str(path), flags)
         return cls(index, index.d)
 
     @property

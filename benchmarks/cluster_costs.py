@@ -2,10 +2,11 @@
 
 1. The index encoder's throughput on one core and on all cores (distinct texts a second), over
    real chunk and sentence texts of a corpus, batched as a build batches them.
-2. What Ray adds per batch: the same batches embedded by one Ray actor on one CPU (Ray Data
-   `map_batches`, `qa.cluster.embed.RayEmbedder`) against one local thread, after both have
-   loaded the model; the difference over the batch count is the per-batch overhead (scheduling,
-   the object store's copies of texts and vectors).
+2. What Ray adds: a quarter of the texts and all of them embedded by one Ray actor on one CPU
+   (Ray Data `map_batches`, `qa.cluster.embed.RayEmbedder`); the slope between the two is the
+   per-text cost once running (against one local core: the per-batch overhead of scheduling and
+   the object store's copies), the intercept the fixed cost of a build (the pool's start, a model
+   load per actor).
 3. The object store's cost per MB: a float32 vector block put and got back by a Ray task.
 
     .venv/bin/python benchmarks/cluster_costs.py ../shared/data/medquad-cancergov/corpus.jsonl --texts 2048
@@ -72,15 +73,18 @@ def main() -> int:
 
     connect("local")
     remote = RayEmbedder(emb, workers=1)
-    remote.embed(texts[:256])  # start the actor pool and load its model once, outside the timing
-    t = time.perf_counter()
-    remote.embed(texts)
-    ray_s = time.perf_counter() - t
-    n_batches = len(emb.batches(texts))
-    per_batch = (ray_s - len(texts) / one) / n_batches * 1000
-    print(f"Ray Data, 1 actor on 1 CPU: {len(texts) / ray_s:.1f} texts/s ({len(texts) / ray_s / one:.2f} of one local "
-          f"core); overhead {per_batch:.0f} ms a batch of {emb.batch_size} over {n_batches} batches "
-          "(includes a new actor pool for each call)", flush=True)
+    timed = {}
+    for n in (len(texts) // 4, len(texts)):  # every call starts its actor pool (a model load): the slope is per text
+        t = time.perf_counter()
+        remote.embed(texts[:n])
+        timed[n] = time.perf_counter() - t
+    (n1, s1), (n2, s2) = sorted(timed.items())
+    per_text = (s2 - s1) / (n2 - n1)
+    fixed = s1 - n1 * per_text
+    per_batch = (per_text - 1 / one) * emb.batch_size * 1000
+    print(f"Ray Data, 1 actor on 1 CPU: {1 / per_text:.1f} texts/s once running ({1 / per_text / one:.2f} of one local "
+          f"core, {per_batch:.0f} ms more a batch of {emb.batch_size}); {fixed:.1f} s fixed a build "
+          "(the actor pool's start and model load)", flush=True)
 
     block = np.random.default_rng(0).standard_normal((64 * 100, 384), dtype=np.float32)  # 100 batches of vectors
     echo = ray.remote(lambda x: x)

@@ -129,14 +129,17 @@ def serving_child(path: str, queries: str, truth: str, mmap: bool) -> None:
     before = rss_mb()
     dense = VectorIndex.load(Path(path), mmap=mmap)
     loaded = rss_mb()
-    qs, gt, lat, recall = np.load(queries), np.load(truth), [], []
-    for q, g in zip(qs, gt):
-        t = time.perf_counter()
-        rows, _ = dense.search(q, 50)
-        lat.append((time.perf_counter() - t) * 1000)
-        recall.append(len(set(rows[:10].tolist()) & set(g.tolist())) / 10)
-    print(json.dumps({"before": before, "loaded": loaded, "after": rss_mb(), "p50": pct(lat, 50),
-                      "p95": pct(lat, 95), "recall": float(np.mean(recall))}))
+    qs, gt, passes, recall = np.load(queries), np.load(truth), [], []
+    for _ in range(2):  # the first pass pays for first touches (page faults of mapped lists), the second not
+        lat = []
+        for q, g in zip(qs, gt):
+            t = time.perf_counter()
+            rows, _ = dense.search(q, 50)
+            lat.append((time.perf_counter() - t) * 1000)
+            recall.append(len(set(rows[:10].tolist()) & set(g.tolist())) / 10)
+        passes.append((pct(lat, 50), pct(lat, 95)))
+    print(json.dumps({"before": before, "loaded": loaded, "after": rss_mb(), "passes": passes,
+                      "recall": float(np.mean(recall))}))
 
 
 def serving_rss(dense, queries: np.ndarray, truth: np.ndarray, n: int) -> None:
@@ -153,8 +156,9 @@ def serving_rss(dense, queries: np.ndarray, truth: np.ndarray, n: int) -> None:
             print(f"{n:>9,} chunks, serving process, vectors {'memory-mapped' if mmap else 'read in'}: dense index "
                   f"adds {grown['VmRSS']:.0f} MB RSS after {len(queries)} queries ({grown['RssAnon']:.0f} MB anonymous, "
                   f"{grown['RssFile']:.0f} MB file-backed; {r['loaded']['VmRSS'] - r['before']['VmRSS']:.0f} MB "
-                  f"once loaded), {grown['VmRSS'] * 2**20 / n:.0f} B a chunk; dense p50 {r['p50']:.2f} / p95 "
-                  f"{r['p95']:.2f} ms; recall@10 vs exact {r['recall']:.3f}", flush=True)
+                  f"once loaded), {grown['RssAnon'] * 2**20 / n:.0f} B a chunk anonymous; dense p50 / p95: first pass "
+                  + " ms, second pass ".join(f"{a:.2f} / {b:.2f}" for a, b in r["passes"])
+                  + f" ms; recall@10 vs exact {r['recall']:.3f}", flush=True)
 
 
 def main():

@@ -11,8 +11,10 @@ machine (tests/test_cluster.py checks 1e-5).
 
 Every actor runs the driver's encoder and precision (`QA_ENCODER`, `QA_BF16` in its environment),
 and says so if it cannot (a worker without bf16 hardware makes other vectors than the driver, whose
-vector id names bf16: mixing them would break content-key reuse). Ray retries the task of an
-actor that dies (``max_task_retries``) and restarts the actor; a build that still fails raises,
+vector id names bf16: mixing them would break content-key reuse). Ray Data restarts an actor
+that dies and retries its task (its defaults for actor pools: ``max_restarts`` and
+``max_task_retries`` unbounded; an actor whose constructor fails is a user error and is not
+restarted, so a worker that cannot load the model fails the build); a build that fails raises,
 and the previous index is untouched, since `build_index` writes nothing before every vector exists.
 """
 
@@ -83,10 +85,10 @@ class RayEmbedder(Embedder):
     """``local``'s model, encoder and precision, embedded by ``workers`` Ray actors (default: one
     per CPU of the cluster). ``embed_batch`` (one question, a probe) runs locally."""
 
-    def __init__(self, local: Embedder, workers: int | None = None, retries: int = 3):
+    def __init__(self, local: Embedder, workers: int | None = None):
         if workers is not None and workers < 1:
             raise ValueError("workers must be >= 1")
-        self.local, self.workers, self.retries = local, workers, retries
+        self.local, self.workers = local, workers
         self.name, self.dim, self.batch_size = local.name, local.dim, local.batch_size
         self.encoder, self.precision = local.encoder, local.precision
 
@@ -110,8 +112,7 @@ class RayEmbedder(Embedder):
             _EmbedActor, fn_constructor_kwargs={"model": self.local.name, "encoder": self.encoder,
                                                 "vector_id": self.vector_id},
             batch_size=1, concurrency=min(workers, len(batches)), num_cpus=1,
-            runtime_env={"env_vars": env},
-            ray_remote_args_fn=lambda: {"max_restarts": self.retries, "max_task_retries": self.retries})
+            runtime_env={"env_vars": env})
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row in done.iter_rows():
             rows = batches[int(row["b"])]

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from qa.embed import Embedder
 from qa.index.build import BuildStats, build_index, corpus_stats
-from qa.index.store import IndexError_, MANIFEST, clean_leftovers, read_manifest, swap_link
+from qa.index.store import IndexError_, MANIFEST, clean_leftovers, new_build_dir, publish, read_manifest
 from qa.ingest.chunk import ChunkParams
 from qa.ingest.corpus import CorpusError, read_corpus
 from qa.types import Document
@@ -103,8 +103,7 @@ def build_sharded(corpus: Path, out: Path, embedder: Embedder, n_shards: int,
         stats = part if stats is None else stats.merge(part)
     out.parent.mkdir(parents=True, exist_ok=True)
     clean_leftovers(out)
-    tmp = out.parent / f".{out.name}.build-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
+    tmp = new_build_dir(out)
     results, members = [], []
     try:
         for s, rows in enumerate(parts):
@@ -120,9 +119,7 @@ def build_sharded(corpus: Path, out: Path, embedder: Embedder, n_shards: int,
         _write_json(tmp / SHARDS_FILE, {
             "format": FORMAT, "shards": n_shards, "hash": "sha256(doc_id) mod shards",
             "bm25_corpus": {"chunks": stats.n_docs, "sha256": stats.sha256()}, "members": members})
-        final = out.parent / f".{out.name}.{uuid.uuid4().hex[:12]}"
-        os.rename(tmp, final)
-        swap_link(out, final)
+        publish(tmp, out, uuid.uuid4().hex[:12])
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -168,8 +168,7 @@ def write_index(out: Path, data: IndexData, manifest: dict[str, Any]) -> str:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     clean_leftovers(out)
-    tmp = out.parent / f"{_hidden_prefix(out)}build-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
+    tmp = new_build_dir(out)
     try:
         _write_files(tmp, data)
         files = {}
@@ -183,15 +182,28 @@ def write_index(out: Path, data: IndexData, manifest: dict[str, Any]) -> str:
             json.dump(manifest, f, indent=2, sort_keys=True)
             f.flush()
             os.fsync(f.fileno())
-        _fsync_dir(tmp)
-        final = out.parent / f"{_hidden_prefix(out)}{index_id}-{uuid.uuid4().hex[:6]}"
-        os.rename(tmp, final)
-        swap_link(out, final)
+        publish(tmp, out, f"{index_id}-{uuid.uuid4().hex[:6]}")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     clean_leftovers(out)
     return index_id
+
+
+def new_build_dir(out: Path) -> Path:
+    """A hidden sibling of ``out`` to build in (`clean_leftovers` removes it if the build dies)."""
+    tmp = out.parent / f"{_hidden_prefix(out)}build-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    return tmp
+
+
+def publish(tmp: Path, out: Path, name: str) -> None:
+    """Make the finished build folder ``tmp`` the index at ``out``: fsync, rename it to its final
+    hidden name, then swap the link. Before the swap a reader sees the old index, after it the new."""
+    _fsync_dir(tmp)
+    final = out.parent / f"{_hidden_prefix(out)}{name}"
+    os.rename(tmp, final)
+    swap_link(out, final)
 
 
 def swap_link(out: Path, target: Path) -> None:

@@ -104,3 +104,29 @@ def test_a_cluster_that_does_not_answer_is_a_clear_error_in_seconds():
 
     with pytest.raises(EmbedderError, match="no Ray cluster answers at 127.0.0.1:1"):
         _reachable("127.0.0.1:1")
+
+
+def test_shards_on_ray_actors_search_as_in_one_process(cluster, tmp_path, real_embedder):
+    """One Ray actor a shard (qa.cluster.shards.RayPool) gives what threads in this process give."""
+    import re
+
+    from qa.cluster.shards import RayPool
+    from qa.index.shards import build_sharded, open_shards
+    from qa.query.sharded import LocalPool, ShardedSearch
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for f in sorted(CORPUS.glob("*.md")):
+        for i, part in enumerate(re.split(r"(?m)^(?=## )", f.read_text())):
+            if len(part.strip()) >= 80:
+                (corpus / f"{f.stem}-{i:02d}.md").write_text(part)
+    build_sharded(corpus, tmp_path / "idx", real_embedder, 2)
+    shards = open_shards(tmp_path / "idx")
+    local = ShardedSearch(LocalPool([(str(shards.path(m)), m.doc_rows) for m in shards.members]), real_embedder)
+    pool = RayPool(shards, "auto")  # the cluster this module's driver has joined
+    try:
+        remote = ShardedSearch(pool, real_embedder)
+        for q in ("FLT3-ITD AML: what do I add to 7+3?", "infant ALL with KMT2A rearrangement", "marrow on day 14"):
+            assert remote.search(q, top_k=10).passages == local.search(q, top_k=10).passages
+    finally:
+        pool.close()

@@ -110,3 +110,26 @@ def fake_engine(fake_index):
     from qa.query.engine import Engine
 
     return Engine.load(fake_index, FakeEmbedder())
+
+
+def pids_running(marker: bytes) -> list[int]:
+    """Processes whose command line holds ``marker`` (a Ray actor's or replica's name)."""
+    pids = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                if marker in (p / "cmdline").read_bytes():
+                    pids.append(int(p.name))
+            except OSError:
+                pass
+    return pids
+
+
+def split_bundled_corpus(out: Path) -> Path:
+    """The bundled guideline as one document per '## ' section (19 of them), written to ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    for f in sorted(CORPUS.glob("*.md")):
+        for i, part in enumerate(re.split(r"(?m)^(?=## )", f.read_text())):
+            if len(part.strip()) >= 80:
+                (out / f"{f.stem}-{i:02d}.md").write_text(part)
+    return out

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import CORPUS
+from conftest import CORPUS, pids_running, split_bundled_corpus
 
 ray = pytest.importorskip("ray", reason="Ray is the cluster extra: pip install -e '.[cluster]'")
 pytestmark = pytest.mark.slow
@@ -55,18 +55,6 @@ def test_a_ray_build_is_the_local_build(cluster, tmp_path, real_embedder):
     assert ticks[-1][0] == ticks[-1][1] and len(ticks) > 2  # progress as on one machine, batch by batch
 
 
-def _actor_pids() -> list[int]:
-    pids = []
-    for p in Path("/proc").iterdir():
-        if p.name.isdigit():
-            try:
-                if b"_EmbedActor" in (p / "cmdline").read_bytes():
-                    pids.append(int(p.name))
-            except OSError:
-                pass
-    return pids
-
-
 def test_a_worker_killed_mid_build_is_retried_and_the_index_is_right(cluster, tmp_path, real_embedder):
     from qa.cluster.embed import RayEmbedder
     from qa.index.build import build_index
@@ -79,7 +67,7 @@ def test_a_worker_killed_mid_build_is_retried_and_the_index_is_right(cluster, tm
     killed = []
 
     def kill_one_when_embedding(stage, done, total):
-        if stage == "embed" and done and not killed and (pids := _actor_pids()):
+        if stage == "embed" and done and not killed and (pids := pids_running(b"_EmbedActor")):
             os.kill(pids[0], signal.SIGKILL)  # one Ray worker process, mid-build
             killed.append(pids[0])
 
@@ -108,19 +96,11 @@ def test_a_cluster_that_does_not_answer_is_a_clear_error_in_seconds():
 
 def test_shards_on_ray_actors_search_as_in_one_process(cluster, tmp_path, real_embedder):
     """One Ray actor a shard (qa.cluster.shards.RayPool) gives what threads in this process give."""
-    import re
-
     from qa.cluster.shards import RayPool
     from qa.index.shards import build_sharded, open_shards
     from qa.query.sharded import LocalPool, ShardedSearch
 
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for f in sorted(CORPUS.glob("*.md")):
-        for i, part in enumerate(re.split(r"(?m)^(?=## )", f.read_text())):
-            if len(part.strip()) >= 80:
-                (corpus / f"{f.stem}-{i:02d}.md").write_text(part)
-    build_sharded(corpus, tmp_path / "idx", real_embedder, 2)
+    build_sharded(split_bundled_corpus(tmp_path / "corpus"), tmp_path / "idx", real_embedder, 2)
     shards = open_shards(tmp_path / "idx")
     local = ShardedSearch(LocalPool([(str(shards.path(m)), m.doc_rows) for m in shards.members]), real_embedder)
     pool = RayPool(shards, "auto")  # the cluster this module's driver has joined

@@ -14,11 +14,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS
+from conftest import CORPUS, pids_running
 
 ray = pytest.importorskip("ray", reason="Ray is the cluster extra: pip install -e '.[cluster]'")
 pytest.importorskip("ray.serve", reason="Ray Serve is part of the cluster extra: pip install -e '.[cluster]'")
@@ -94,18 +93,6 @@ def test_the_replicas_answer_what_one_server_answers(served):
     assert _get(f"{url}/v1/readyz")["status"] == "ready"
 
 
-def _replica_pids() -> list[int]:
-    pids = []
-    for p in Path("/proc").iterdir():
-        if p.name.isdigit():
-            try:
-                if b"ServeReplica:qa" in (p / "cmdline").read_bytes():
-                    pids.append(int(p.name))
-            except OSError:
-                pass
-    return pids
-
-
 def test_a_replica_killed_under_load_loses_no_request_a_retry_does_not_recover(served):
     from ray import serve
 
@@ -135,7 +122,7 @@ def test_a_replica_killed_under_load_loses_no_request_a_retry_does_not_recover(s
     for t in threads:
         t.start()
     time.sleep(2)
-    pids = _replica_pids()
+    pids = pids_running(b"ServeReplica:qa")
     assert len(pids) == 2, pids
     os.kill(pids[0], signal.SIGKILL)
     time.sleep(6)

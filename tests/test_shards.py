@@ -5,26 +5,19 @@ equals bm25s's own, and a failed build leaves the previous index."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import CORPUS, ROOT
+from conftest import ROOT, split_bundled_corpus
 
 SHARDS = 3
 
 
 @pytest.fixture(scope="module")
 def split_corpus(tmp_path_factory) -> Path:
-    """The bundled guideline as 19 documents, one per '## ' section."""
-    out = tmp_path_factory.mktemp("split")
-    for f in sorted(CORPUS.glob("*.md")):
-        for i, part in enumerate(re.split(r"(?m)^(?=## )", f.read_text())):
-            if len(part.strip()) >= 80:
-                (out / f"{f.stem}-{i:02d}.md").write_text(part)
-    return out
+    return split_bundled_corpus(tmp_path_factory.mktemp("split"))
 
 
 @pytest.fixture(scope="module")

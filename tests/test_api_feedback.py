@@ -94,6 +94,7 @@ def test_a_full_disk_is_feedback_unavailable_and_answers_go_on(client):
     from qa.feedback import AnswerEvent, StoreUnavailable
 
     first = client.post("/v1/ask", json={"question": ANSWERED}).json()
+    assert client.app.state.feedback.flush()  # recorded before the disk fills
     store = client.app.state.feedback.store()
     store._pragma(f"max_page_count = {store._pragma('page_count')[0][0]}")  # the file may not grow
     recorded = []
@@ -144,3 +145,40 @@ def test_the_report_needs_the_admin_token(engine, tmp_path, client):
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_since"
     with app_client(engine, tmp_path / "x", admin_token=None) as c:
         assert c.get("/v1/admin/report").status_code == 404  # no token configured: no admin endpoints
+
+
+def test_answers_queue_for_one_writer_that_batches_and_loses_nothing(engine, tmp_path):
+    """A slow store never holds up an answer: answers queue while a commit runs, and the writer
+    takes them in one transaction; feedback and the report wait for the queue; close drains it."""
+    import threading
+
+    from qa.service.feedback import FeedbackSink
+
+    sink = FeedbackSink(Settings(rate_limit_per_minute=0, feedback_db=tmp_path / "fb.sqlite3"))
+    store = sink.store()
+    gate, batches, real = threading.Event(), [], store.record_answers
+
+    def slow(events):
+        gate.wait(10)  # the first commit hangs until the test lets it go
+        batches.append(len(events))
+        real(events)
+
+    store.record_answers = slow
+    answers = [engine.ask(q) for q in (ANSWERED, GAP, "daunorubicin dose in induction") * 10]
+    for a in answers:
+        sink.submit(a, "q")  # returns at once although the store is stuck
+    assert sink.pending == 30 and batches == []
+    gate.set()
+    assert sink.flush(10) and sink.pending == 0
+    assert sum(batches) == 30 and len(batches) < 30  # what queued behind the stuck commit went together
+    assert sink.report(float("inf")).answers == 30
+    gate.clear()
+    fresh = engine.ask(ANSWERED)
+    with sink._queued:  # both queue before the writer can take either: one batch
+        sink.submit(answers[0], "q")  # already recorded: the batch fails, then each alone
+        sink.submit(fresh, "q")
+    threading.Timer(0.2, gate.set).start()
+    sink.close()  # a clean shutdown writes what is still queued
+    reopened = FeedbackSink(Settings(rate_limit_per_minute=0, feedback_db=tmp_path / "fb.sqlite3"))
+    assert reopened.report(float("inf")).answers == 31 and batches[-3:] == [2, 1, 1]
+    reopened.close()

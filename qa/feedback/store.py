@@ -5,7 +5,8 @@ What is kept is decided here, in one place: the question's text only when the si
 ``QA_STORE_QUESTIONS`` (a question may hold patient details), otherwise only its hash, so repeats
 of the same unanswered question still group together in the report.
 
-The server calls the store from a thread pool and from several worker processes, so each write is
+The server records answers from one writer thread per process, a batch per transaction
+(`qa.service.feedback`), and may run several processes, so each write is
 one short transaction on a connection a lock hands to one thread at a time (SQLite's busy timeout
 and PostgreSQL's row locks handle the other processes); reads (the report) use a second connection,
 so a long report never holds up an answer being recorded. Any database failure (a full disk, a lock
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 RATINGS = ("up", "down")
 MAX_COMMENT_CHARS = 500
-PRUNE_EVERY = 1000  # record_answer calls between automatic prunes (per process)
+PRUNE_EVERY = 1000  # answers recorded between automatic prunes (per process)
 PRUNE_BATCH = 5000  # rows deleted per transaction: writers wait for at most one batch
 RECONNECT_AFTER_S = 5.0  # after a failed connect, calls fail at once for this long (a server down)
 
@@ -169,19 +170,32 @@ class FeedbackStore:
     def record_answer(self, event: AnswerEvent) -> None:
         """One committed row and its citations. ValueError for a malformed event (a caller's bug);
         StoreUnavailable when the database fails."""
-        row, cites = self._answer_rows(event)
+        self.record_answers([event])
+
+    def record_answers(self, events: list[AnswerEvent]) -> None:
+        """Several events in one transaction (the server's writer batches what queued up while the
+        last commit ran: one commit per batch, not per answer). ValueError, before anything is
+        written, if any event is malformed; StoreUnavailable when the database fails (nothing of
+        the batch is then written)."""
+        rows, cites = [], []
+        for event in events:
+            row, cs = self._answer_rows(event)
+            rows.append(row)
+            cites += cs
+        if not rows:
+            return
 
         def work(conn: Any) -> None:
             with self.dialect.transaction(conn):
-                conn.execute(self.dialect.sql(INSERT_ANSWER), row)
+                conn.cursor().executemany(self.dialect.sql(INSERT_ANSWER), rows)
                 if cites:
                     conn.cursor().executemany(self.dialect.sql(INSERT_CITATION), cites)
 
         self._write(work)
         with self._count_lock:
-            self._writes += 1
-            due = self._writes % PRUNE_EVERY == 0
-        if due:  # retention without a scheduler; the answer is recorded whatever pruning does
+            due = (self._writes + len(rows)) // PRUNE_EVERY > self._writes // PRUNE_EVERY
+            self._writes += len(rows)
+        if due:  # retention without a scheduler; the answers are recorded whatever pruning does
             with suppress(StoreUnavailable):
                 self.prune()
 

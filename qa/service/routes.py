@@ -20,7 +20,6 @@ from typing import Annotated
 import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.background import BackgroundTask
 
 from qa.query.engine import RetrievalError
 from qa.query.question import QuestionError
@@ -73,9 +72,9 @@ async def ask(body: AskRequest, request: Request, svc: ServiceDep):
     fields.update(index_id=answer.index_id, abstained=answer.abstained, citations=len(answer.citations),
                   confidence=answer.confidence, mode=answer.mode, degraded=answer.degraded,
                   timings_ms=answer.timings_ms)
-    # recorded after the reply has left (qa.service.feedback): a slow store never delays an answer
-    record = BackgroundTask(request.app.state.feedback.record_later, answer, body.question)
-    return JSONResponse(answer.to_dict(), background=record)
+    # queued for the feedback writer thread (qa.service.feedback): a slow store never delays an answer
+    request.app.state.feedback.submit(answer, body.question)
+    return JSONResponse(answer.to_dict())
 
 
 DOC_RESPONSES = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}}

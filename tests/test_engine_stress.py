@@ -164,3 +164,31 @@ def test_a_broken_leg_degrades_and_both_broken_raise(fake_engine):
     both = Engine(dataclasses.replace(fake_engine.data, bm25=BrokenBM25(), vectors=BrokenVectors()), FakeEmbedder())
     with pytest.raises(RetrievalError):
         both.ask("methotrexate dose")
+
+
+def test_bm25_searched_while_the_question_encodes_answers_exactly_as_in_line(fake_engine, monkeypatch):
+    """The service's engines search BM25 (and read its passages' sentences) while an encoder thread
+    encodes the question: the answer is the one an engine that does everything in turn gives, BM25
+    runs once, and a BM25 that fails then is searched again and reported as usual."""
+    import qa.query.engine as E
+    import qa.query.retrieve as R
+
+    inline = Engine(fake_engine.data, FakeEmbedder())
+    threaded = Engine(fake_engine.data, FakeEmbedder(), embed_budget_ms=5000)
+    calls = []
+    real = R.bm25_leg
+    monkeypatch.setattr(E, "bm25_leg", lambda *a: calls.append("early") or real(*a))
+    monkeypatch.setattr(R, "bm25_leg", lambda *a: calls.append("late") or real(*a))
+    asked = ["IT methotrexate dose for a 2 year old?", "FLT3-ITD AML going into 7+3: what do I add?",
+             "warfarin reversal before surgery"]
+    for mode in ("hybrid-weighted", "hybrid", "bm25", "dense"):
+        for q in asked:
+            calls.clear()
+            a, b = inline.ask(q, mode=mode), threaded.ask(q, mode=mode)
+            assert _same(a, b), (mode, q)
+            assert calls.count("early") == (mode in ("hybrid-weighted", "hybrid")), (mode, calls)
+            # the in-line engine's own search, and the threaded one's only where it encodes nothing
+            assert calls.count("late") == (mode != "dense") + (mode == "bm25"), (mode, calls)
+    monkeypatch.setattr(E, "bm25_leg", lambda *a: (_ for _ in ()).throw(RuntimeError("bm25 down")))
+    calls.clear()
+    assert _same(inline.ask(asked[0]), threaded.ask(asked[0])) and calls == ["late", "late"]

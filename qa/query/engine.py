@@ -14,12 +14,13 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from qa.query import answer as ans
 from qa.index.bm25 import tokenize
-from qa.query.retrieve import RetrievalError, RetrievalParams, fuse_legs, search_legs
+from qa.query.retrieve import Legs, RetrievalError, RetrievalParams, bm25_leg, fuse_legs, search_legs
 from qa.query.answer_model import AnswerModel, load_model
 from qa.query.calibration import Calibration
 from qa.query.features import FeatureIndex
@@ -144,12 +145,12 @@ class Engine:
 
     def retrieve(self, question: str, q_vec: np.ndarray | None, mode: str, k: int,
                  filters: Filters | None = None, timings: dict | None = None,
-                 failures: list[str] | None = None) -> list[Hit]:
+                 failures: list[str] | None = None, done: Legs | None = None) -> list[Hit]:
         """Fused hits (`qa.query.retrieve`). A failing leg is left out (named in ``failures``) and the
-        other answers alone; if no leg can answer, `RetrievalError`."""
+        other answers alone; if no leg can answer, `RetrievalError`. ``done``: see `early_bm25`."""
         timings = timings if timings is not None else {}
         depth = max(self.retrieval.depth, k)
-        legs = search_legs(self.data, question, q_vec, mode, depth, self._allowed(filters), timings, failures)
+        legs = search_legs(self.data, question, q_vec, mode, depth, self._allowed(filters), timings, failures, done)
         t = time.perf_counter()
         hits = fuse_legs(legs, mode, self.retrieval, depth)
         timings["fuse"] = (time.perf_counter() - t) * 1000
@@ -160,17 +161,53 @@ class Engine:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def encode(self, question: str, spent_ms: float = 0.0) -> np.ndarray:
+    def encode(self, question: str, spent_ms: float = 0.0,
+               meanwhile: Callable[[Callable[[], bool]], None] | None = None) -> np.ndarray:
         """The question's vector; raises TimeoutError past ``embed_budget_ms`` less ``spent_ms``
-        (what the question's encodings took already: a follow-up encodes twice, within one budget)."""
+        (what the question's encodings took already: a follow-up encodes twice, within one budget).
+        ``meanwhile(done)`` runs on this thread while an encoder thread encodes (the service's
+        engines); ``done()`` says whether the vector is ready."""
         if self._pool is None:
             return self.embedder.embed_query(question)
+        t0 = time.perf_counter()
         job = self._pool.submit(self.embedder.embed_query, question)
+        if meanwhile is not None:
+            meanwhile(job.done)
+            spent_ms += (time.perf_counter() - t0) * 1000
         try:
             return job.result(timeout=max(self.embed_budget_ms - spent_ms, 0.0) / 1000)
         except TimeoutError:
             job.cancel()  # still queued: never run it (its question has already degraded); running: it finishes
             raise
+
+    def early_bm25(self, question: str, mode: str, k: int, filters: Filters | None, timings: dict,
+                   encoded: Callable[[], bool] = lambda: False) -> Legs:
+        """The BM25 leg, and the sentence units of its top passages, computed while the question is
+        being encoded on another thread (the encoder releases the GIL): the units are the answer
+        stage's costliest part when not yet cached, and BM25's top passages are most of the fused
+        ones. Exactly what `retrieve` and the answerer would compute later; {} if BM25 fails (then
+        `retrieve` tries again and reports it)."""
+        if mode == "dense":
+            return {}
+        t = time.perf_counter()
+        try:
+            legs = {"bm25": bm25_leg(self.data, question, max(self.retrieval.depth, k), self._allowed(filters))}
+        except Exception:  # noqa: BLE001  (retrieve searches again and names the failure)
+            return {}
+        timings["bm25"] = (time.perf_counter() - t) * 1000
+        try:
+            for row in legs["bm25"][0][:self.answer_params.passages]:
+                c = self.data.chunks[int(row)]
+                for s in range(c.sent_lo, c.sent_hi):
+                    if encoded():
+                        return legs
+                    self.features.unit(s)
+                    # hand the GIL over now: an encoder thread back from ONNX Runtime would otherwise
+                    # wait up to the interpreter's 5 ms switch interval for it
+                    time.sleep(0)
+        except Exception:  # noqa: BLE001  (only a cache warmed: the answerer meets the same error itself)
+            pass
+        return legs
 
     # -- answering ---------------------------------------------------------------------------
 
@@ -205,7 +242,8 @@ class Engine:
         r = resolve_followup(question, history, lambda w: all(t in vocab for t in tokenize(w)))
         return r if r.is_followup else None
 
-    def _vectors(self, mode: str, search: Prepared, prep: Prepared, q_vec, timings: dict):
+    def _vectors(self, mode: str, search: Prepared, prep: Prepared, q_vec, timings: dict,
+                 meanwhile: Callable[[Callable[[], bool]], None] | None = None):
         """(vector to search with, vector to score sentences with, degraded). A follow-up searches
         with its completed text and scores with the question as typed: carried subject words find
         the passages, but pull the quote towards the sentence that names the subject, and in
@@ -215,7 +253,7 @@ class Engine:
             return q_vec, q_vec, False
         t0 = time.perf_counter()
         try:  # a failing or slow embedder must not take the service down: BM25 still answers
-            s_vec = self.encode(search.search)
+            s_vec = self.encode(search.search, meanwhile=meanwhile)
             a_vec = s_vec if search is prep else self.encode(prep.search, (time.perf_counter() - t0) * 1000)
         except Exception:
             return None, None, True
@@ -236,9 +274,12 @@ class Engine:
         search = self.prepare(resolved.text) if resolved else prep
         t0 = time.perf_counter()
         timings: dict[str, float] = {"embed": 0.0}
-        s_vec, a_vec, degraded = self._vectors(mode, search, prep, q_vec, timings)
+        done: Legs = {}
+        s_vec, a_vec, degraded = self._vectors(
+            mode, search, prep, q_vec, timings,
+            meanwhile=lambda encoded: done.update(self.early_bm25(search.search, mode, top_k, filters, timings, encoded)))
         failures: list[str] = []
-        hits = self.retrieve(search.search, s_vec, mode, top_k, filters, timings, failures)
+        hits = self.retrieve(search.search, s_vec, mode, top_k, filters, timings, failures, done)
         degraded = degraded or bool(failures)
         t = time.perf_counter()
         variant = self.variant_for(a_vec is not None)

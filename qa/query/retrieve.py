@@ -34,7 +34,8 @@ class RetrievalParams:
             raise ValueError("retrieval needs depth >= 1, rrf_k >= 1 and 0 <= alpha <= 1")
 
 
-def _bm25(data: IndexData, question: str, depth: int, allowed: np.ndarray | None):
+def bm25_leg(data: IndexData, question: str, depth: int, allowed: np.ndarray | None):
+    """BM25's (rows, scores), best first, ``depth`` deep, among ``allowed`` chunk rows (None: all)."""
     mask = None
     if allowed is not None:
         mask = np.zeros(len(data.chunks), dtype=np.float32)
@@ -44,25 +45,29 @@ def _bm25(data: IndexData, question: str, depth: int, allowed: np.ndarray | None
 
 def search_legs(data: IndexData, question: str, q_vec: np.ndarray | None, mode: str, depth: int,
                 allowed: np.ndarray | None = None, timings: dict | None = None,
-                failures: list[str] | None = None) -> Legs:
+                failures: list[str] | None = None, done: Legs | None = None) -> Legs:
     """Each leg the mode asks for, ``depth`` deep. A failing leg is left out (named in ``failures``)
-    and BM25 stands in for a failed dense leg; if no leg can answer, `RetrievalError`."""
+    and BM25 stands in for a failed dense leg; if no leg can answer, `RetrievalError`. ``done``:
+    legs already searched with these arguments (BM25, while the question was being encoded)."""
     timings = timings if timings is not None else {}
     failures = failures if failures is not None else []
     legs: Legs = {}
     want_dense = mode != "bm25" and q_vec is not None
     for leg in ("bm25", "dense"):
+        if done and leg in done:
+            legs[leg] = done[leg]
+            continue
         t = time.perf_counter()
         if leg == "dense" and want_dense or leg == "bm25" and (mode != "dense" or not want_dense):
             try:
-                legs[leg] = (_bm25(data, question, depth, allowed) if leg == "bm25"
+                legs[leg] = (bm25_leg(data, question, depth, allowed) if leg == "bm25"
                              else data.vectors.search(q_vec, depth, allowed))
             except Exception:  # one broken leg must not silence the other
                 failures.append(leg)
         timings[leg] = (time.perf_counter() - t) * 1000
     if failures and not legs and "bm25" not in failures:
         try:
-            legs["bm25"] = _bm25(data, question, depth, allowed)
+            legs["bm25"] = bm25_leg(data, question, depth, allowed)
         except Exception:
             failures.append("bm25")
     if not legs:

@@ -96,6 +96,37 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (a `qa serve --workers N` parent and its worker processes)."""
+    kids: dict[int, list[int]] = {}
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                with open(f"/proc/{p}/stat") as f:
+                    kids.setdefault(int(f.read().rsplit(")", 1)[1].split()[1]), []).append(int(p))
+            except (OSError, ValueError, IndexError):
+                pass
+    out, todo = [], [pid]
+    while todo:
+        out.append(todo.pop())
+        todo += kids.get(out[-1], [])
+    return out
+
+
+def tree_memory_mb(pid: int) -> tuple[float, float]:
+    """(summed RSS, summed PSS) of ``pid`` and its descendants: RSS counts a page shared by two
+    workers (the memory-mapped vectors, the libraries) twice, PSS splits it between them."""
+    rss = pss = 0.0
+    for p in _tree(pid):
+        try:
+            rss += rss_mb(p)
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                pss += next(int(line.split()[1]) for line in f if line.startswith("Pss:")) / 1024
+        except (OSError, StopIteration):
+            pass
+    return rss, pss
+
+
 def phases(url: str, questions: list[str], n: int, concurrency: int, pid: int | None = None) -> dict:
     """Print sequential and concurrent latency (client wall time, and the server's stages); returns
     {"sequential_p95_ms", "concurrent_per_s", "rss_mb"} for ratios."""
@@ -111,8 +142,8 @@ def phases(url: str, questions: list[str], n: int, concurrency: int, pid: int | 
             f"{k} {pct(v, 50):.2f}/{pct(v, 95):.2f}" for k, v in stages.items()))
         out["sequential_p95_ms" if clients == 1 else "concurrent_per_s"] = pct(lat, 95) if clients == 1 else len(lat) / wall
     if pid:
-        out["rss_mb"] = rss_mb(pid)
-        print(f"{'server RSS':>14}: {out['rss_mb']:.0f} MB while serving")
+        out["rss_mb"], pss = tree_memory_mb(pid)
+        print(f"{'server RSS':>14}: {out['rss_mb']:.0f} MB while serving (PSS {pss:.0f} MB; every process of the server)")
     return out
 
 

@@ -81,7 +81,10 @@ class Settings(BaseSettings):
         None, description="redis://, rediss:// or unix:// URL of a Redis server holding the rate limit's buckets, "
         "shared by several replicas; unset: each process keeps its own. If Redis fails, each process counts "
         "in its own buckets until it answers again.")
-    max_concurrency: int = Field(4, ge=1, description="Questions answered at once; the rest queue.")
+    max_concurrency: int = Field(4, ge=1, description="Questions answered at once; the rest queue (per worker process).")
+    workers: int = Field(1, ge=1, le=64, description="Server processes sharing the port, each with its own copy of "
+                         "the index (memory-mapped vectors are shared): Python's answer code runs on one core a "
+                         "process, so set it to the cores to use (2 on 2 cores: 1.5x the answers/s of 1).")
     queue_timeout_s: float = Field(5.0, ge=0, description="How long a question may queue for a slot before 503.")
     embed_budget_ms: float = Field(
         2000, ge=0, description="Time budget for embedding a question; past it (or if the embedder fails) the "

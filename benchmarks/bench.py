@@ -164,6 +164,7 @@ def main() -> None:
     ap.add_argument("--questions", type=int, default=200, help="questions asked in process")
     ap.add_argument("--http", type=int, default=200, help="requests per HTTP phase (0: skip HTTP)")
     ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--server-concurrency", type=int, default=4, help="QA_MAX_CONCURRENCY of the server (per worker)")
     ap.add_argument("--workers", default="1", help="server processes (QA_WORKERS); a comma list measures each, "
                     "against the same naive floor (e.g. 1,2)")
     ap.add_argument("--encoder-sample", type=int, default=1024)
@@ -191,11 +192,13 @@ def main() -> None:
     naive = naive_floor(questions)
 
     for workers in [int(w) for w in args.workers.split(",")] if args.http else []:
-        proc, url = start_server(str(index), {"QA_QUESTION_ENCODER": args.ask_encoder, "QA_MAX_CONCURRENCY": "4",
+        proc, url = start_server(str(index), {"QA_QUESTION_ENCODER": args.ask_encoder,
+                                              "QA_MAX_CONCURRENCY": str(args.server_concurrency),
                                               "QA_QUEUE_TIMEOUT_S": "30", "QA_LOG_LEVEL": "warning",
                                               "QA_WORKERS": str(workers), "QA_FEEDBACK_DB": str(Path(tempfile.mkdtemp()) / "fb.sqlite3")})
         try:
-            print(f"HTTP POST /v1/ask ({encoder_for('question', args.ask_encoder)} question encoder, QA_MAX_CONCURRENCY=4, "
+            print(f"HTTP POST /v1/ask ({encoder_for('question', args.ask_encoder)} question encoder, "
+                  f"QA_MAX_CONCURRENCY={args.server_concurrency}, "
                   f"QA_WORKERS={workers}):")
             ratios(naive, phases(url, questions, args.http, args.concurrency, proc.pid))
         finally:

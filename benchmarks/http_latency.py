@@ -130,11 +130,15 @@ def tree_memory_mb(pid: int) -> tuple[float, float]:
 def phases(url: str, questions: list[str], n: int, concurrency: int, pid: int | None = None) -> dict:
     """Print sequential and concurrent latency (client wall time, and the server's stages); returns
     {"sequential_p95_ms", "concurrent_per_s", "rss_mb"} for ratios."""
-    run(url, questions, 1, 10)  # warm-up
+    # warm-up on as many connections as the concurrent phase opens: with --workers each worker
+    # then has answered (one keep-alive connection always reaches the same worker)
+    run(url, questions, concurrency, 10)
     out: dict = {}
     for name, clients in (("sequential", 1), (f"{concurrency} concurrent", concurrency)):
         stages: dict[str, list[float]] = {}
-        lat, errors, wall = run(url, questions, clients, max(1, n // clients), stages)
+        # the concurrent phase at least 100 requests a client: 300 in all took ~1.5 s, too short to
+        # hold still on a shared machine
+        lat, errors, wall = run(url, questions, clients, max(1, n // clients, 100 if clients > 1 else 1), stages)
         print(f"{name:>14}: n={len(lat)} p50={statistics.median(lat):.1f} ms p95={pct(lat, 95):.1f} ms "
               f"p99={pct(lat, 99):.1f} ms mean={statistics.fmean(lat):.1f} ms  {len(lat) / wall:.1f} req/s  "
               f"errors={errors}")

@@ -164,6 +164,8 @@ def main() -> None:
     ap.add_argument("--questions", type=int, default=200, help="questions asked in process")
     ap.add_argument("--http", type=int, default=200, help="requests per HTTP phase (0: skip HTTP)")
     ap.add_argument("--concurrency", type=int, default=8)
+    # 300 concurrent requests took ~1.5 s: too short to hold still on a shared machine
+    ap.add_argument("--concurrent-requests", type=int, default=800, help="requests in the concurrent phase")
     ap.add_argument("--server-concurrency", type=int, default=4, help="QA_MAX_CONCURRENCY of the server (per worker)")
     ap.add_argument("--workers", default="1", help="server processes (QA_WORKERS); a comma list measures each, "
                     "against the same naive floor (e.g. 1,2)")
@@ -200,7 +202,7 @@ def main() -> None:
             print(f"HTTP POST /v1/ask ({encoder_for('question', args.ask_encoder)} question encoder, "
                   f"QA_MAX_CONCURRENCY={args.server_concurrency}, "
                   f"QA_WORKERS={workers}):")
-            ratios(naive, phases(url, questions, args.http, args.concurrency, proc.pid))
+            ratios(naive, phases(url, questions, args.http, args.concurrency, proc.pid, args.concurrent_requests))
         finally:
             proc.terminate()
             proc.wait(15)

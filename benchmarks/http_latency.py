@@ -127,7 +127,8 @@ def tree_memory_mb(pid: int) -> tuple[float, float]:
     return rss, pss
 
 
-def phases(url: str, questions: list[str], n: int, concurrency: int, pid: int | None = None) -> dict:
+def phases(url: str, questions: list[str], n: int, concurrency: int, pid: int | None = None,
+           concurrent_n: int | None = None) -> dict:
     """Print sequential and concurrent latency (client wall time, and the server's stages); returns
     {"sequential_p95_ms", "concurrent_per_s", "rss_mb"} for ratios."""
     # warm-up on as many connections as the concurrent phase opens: with --workers each worker
@@ -136,9 +137,8 @@ def phases(url: str, questions: list[str], n: int, concurrency: int, pid: int | 
     out: dict = {}
     for name, clients in (("sequential", 1), (f"{concurrency} concurrent", concurrency)):
         stages: dict[str, list[float]] = {}
-        # the concurrent phase at least 100 requests a client: 300 in all took ~1.5 s, too short to
-        # hold still on a shared machine
-        lat, errors, wall = run(url, questions, clients, max(1, n // clients, 100 if clients > 1 else 1), stages)
+        total = n if clients == 1 else concurrent_n or n
+        lat, errors, wall = run(url, questions, clients, max(1, total // clients), stages)
         print(f"{name:>14}: n={len(lat)} p50={statistics.median(lat):.1f} ms p95={pct(lat, 95):.1f} ms "
               f"p99={pct(lat, 99):.1f} ms mean={statistics.fmean(lat):.1f} ms  {len(lat) / wall:.1f} req/s  "
               f"errors={errors}")

@@ -72,3 +72,12 @@ def apply_process_env() -> None:
 def qa_variables() -> dict[str, str]:
     """Every ``QA_*`` variable of this process: what `qa serve --ray` hands its replicas."""
     return {k: v for k, v in os.environ.items() if k.startswith("QA_")}
+
+
+def set_qa_variables(values: dict[str, str]) -> None:
+    """Set ``QA_*`` variables in this process's environment for the processes it starts next
+    (`qa serve --workers N`: uvicorn's workers read their settings from it)."""
+    for key, value in values.items():
+        if not key.startswith("QA_"):
+            raise ValueError(f"{key} is not a QA_* variable")
+        os.environ[key] = value

@@ -19,7 +19,7 @@ def run(*args: str) -> str:
 @pytest.mark.slow
 def test_bench_smoke(tmp_path):
     out = run("benchmarks/bench.py", str(CORPUS), "--questions", "3", "--out", str(tmp_path / "idx"),
-              "--http", "4", "--concurrency", "2")
+              "--http", "4", "--concurrency", "2", "--concurrent-requests", "4")
     for part in ("chunks/s", "index stages (s): read", "encoder (SentenceTransformerEmbedder): raw",
                  "encoders (qa.embed.choice): questions ", "ask in process (", "sequential: n=4",
                  "2 concurrent: n=4", "errors=0", "server RSS", "naive floor (SentenceTransformer.encode",
@@ -56,3 +56,10 @@ def test_cold_start_smoke():
 def test_bm25_backends_smoke():
     out = run("benchmarks/bm25_backends.py", "--repeat", "1", "--questions", "20")
     assert "cpu:" in out and "5,490 chunks" in out and "same top 50:" in out
+
+
+@pytest.mark.slow
+def test_cross_encoder_cost_smoke():
+    out = run("benchmarks/cross_encoder_cost.py", "--layers", "1", "--pairs", "2", "--n", "3")
+    for part in ("machine: ", "budget (issue 11)", "layers 1,  2 pairs (", "p50 ", "p95 "):
+        assert part in out, part

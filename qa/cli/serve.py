@@ -45,6 +45,9 @@ def _serve_on_ray(settings, address: str, replicas: int, replica_cpus: float) ->
     """Start the replicas (`qa.cluster.serve`), say where, and stop them on Ctrl-C or SIGTERM."""
     import threading
 
+    if settings.workers > 1:
+        fail("--workers is for one machine; with --ray, say how many processes with --replicas")
+
     from qa.cluster import serve as ray_serve
     from qa.embed import EmbedderError
 
@@ -115,6 +118,8 @@ def _serve_workers(settings, given: dict) -> None:
     from uvicorn.config import STARTUP_FAILURE
     from uvicorn.supervisors import Multiprocess
 
+    from qa.config import set_qa_variables
+
     class Workers(Multiprocess):
         def handle_hup(self) -> None:  # uvicorn's own would restart them, each answering 503 while it loads
             for process in self.processes:
@@ -125,7 +130,7 @@ def _serve_workers(settings, given: dict) -> None:
         print(f"note: each of the {settings.workers} workers counts a client's requests on its own, so a client "
               f"may reach {settings.workers}x QA_RATE_LIMIT_PER_MINUTE; set QA_REDIS_URL to share one count",
               file=sys.stderr, flush=True)
-    os.environ.update(_worker_env(given))
+    set_qa_variables(_worker_env(given))
     config = uvicorn.Config("qa.cli.serve:worker_app", factory=True, workers=settings.workers, **_uvicorn_options(settings))
     supervisor = Workers(config, sockets=[config.bind_socket()])
     supervisor.run()
@@ -169,8 +174,6 @@ def serve(
 
     configure_logging(settings.log_level)
     if ray:
-        if settings.workers > 1:
-            fail("--workers is for one machine; with --ray, say how many processes with --replicas")
         return _serve_on_ray(settings, ray, replicas, replica_cpus)
     if settings.workers > 1:
         return _serve_workers(settings, given)

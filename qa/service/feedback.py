@@ -30,9 +30,9 @@ from qa.service.schemas import ErrorOut, Text
 
 log = logging.getLogger("qa.api")
 RETRY_OPEN_S = 30.0  # a store that failed to open is tried again after this long, not on every answer
-# One writer thread takes every event that queued while its last commit ran and writes them in one
-# transaction: on medquad-cancergov with 8 concurrent clients (2 cores), a commit per answer on
-# two writer threads served 140 answers/s, feedback off 185/s (benchmarks/bench.py, 2026-12-04)
+# One writer thread takes the events of the last GATHER_S and writes them in one transaction: on
+# medquad-cancergov with 8 clients (AMD EPYC, 2 cores), a commit per answer on two writer threads
+# served 105-108 answers/s, batches 122-132, the store off 121-124 (benchmarks/load.py, 2026-12-04)
 BATCH = 256  # most events in one transaction
 MAX_PENDING = 1024  # events waiting beyond this are dropped (and logged): a stuck store never grows memory
 GATHER_S = 0.05  # a batch waits this long for more events (the record is still written within ~50 ms)

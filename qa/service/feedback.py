@@ -97,7 +97,7 @@ class FeedbackSink:
                     self._writer = threading.Thread(target=self._write_loop, name="qa-feedback-writer", daemon=True)
                     self._writer.start()
                 # wake the writer only to open a batch or to write a full one: a wake-up per answer
-                # cost ~2 ms of sequential latency (the writer and the event loop trading the GIL)
+                # cost ~0.5 ms of sequential p50 (9.7 -> 9.2 ms; the writer and the event loop traded the GIL)
                 if len(self._queue) in (1, BATCH):
                     self._queued.notify_all()
         if dropped:

@@ -36,6 +36,19 @@ def cpu() -> str:
     return f"{name}, {os.cpu_count()} cores, {' '.join(ext) or 'no AVX2'}"
 
 
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (a `qa serve --workers N` parent's workers), from /proc."""
+    out = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                if int((p / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(p.name))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
 def load_questions(path: str | None, default: list[str]) -> list[str]:
     """A BEIR queries.jsonl or one question a line; ``default`` without a path."""
     if not path:

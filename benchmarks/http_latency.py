@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from common import load_questions, pct  # benchmarks/ is on sys.path
+from common import children, load_questions, pct  # benchmarks/ is on sys.path
 from common import start_server as start_server_common
 
 DEFAULT_QUESTIONS = [
@@ -98,18 +98,10 @@ def rss_mb(pid: int) -> float:
 
 def _tree(pid: int) -> list[int]:
     """``pid`` and its descendants (a `qa serve --workers N` parent and its worker processes)."""
-    kids: dict[int, list[int]] = {}
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                with open(f"/proc/{p}/stat") as f:
-                    kids.setdefault(int(f.read().rsplit(")", 1)[1].split()[1]), []).append(int(p))
-            except (OSError, ValueError, IndexError):
-                pass
     out, todo = [], [pid]
     while todo:
         out.append(todo.pop())
-        todo += kids.get(out[-1], [])
+        todo += children(out[-1])
     return out
 
 

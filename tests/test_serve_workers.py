@@ -17,23 +17,11 @@ import httpx
 import pytest
 
 from conftest import CORPUS
-from test_load_smoke import RealServer
+from test_load_smoke import RealServer  # puts benchmarks/ on sys.path
+from common import children
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTION = "IT methotrexate dose for a 2 year old?"
-
-
-def children(pid: int) -> list[int]:
-    """The worker processes of the server ``pid`` (its children, from /proc)."""
-    out = []
-    for p in Path("/proc").iterdir():
-        if p.name.isdigit():
-            try:
-                if int((p / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                    out.append(int(p.name))
-            except (OSError, ValueError, IndexError):
-                pass
-    return out
 
 
 def index_ids(url: str, n: int = 20) -> set[str]:

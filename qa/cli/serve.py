@@ -18,7 +18,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from qa.cli.common import app, fail
+from qa.cli.common import app, err, fail
 
 
 def _announce(settings, engine) -> None:
@@ -127,9 +127,9 @@ def _serve_workers(settings, given: dict) -> None:
                     os.kill(process.pid, signal.SIGHUP)
 
     if settings.rate_limit_per_minute and settings.redis_url is None:
-        print(f"note: each of the {settings.workers} workers counts a client's requests on its own, so a client "
-              f"may reach {settings.workers}x QA_RATE_LIMIT_PER_MINUTE; set QA_REDIS_URL to share one count",
-              file=sys.stderr, flush=True)
+        err.print(f"[yellow]warning:[/] each of the {settings.workers} workers counts a client's requests on its "
+                  f"own, so a client may reach {settings.workers}x QA_RATE_LIMIT_PER_MINUTE; set QA_REDIS_URL to "
+                  "share one count", highlight=False)
     set_qa_variables(_worker_env(given))
     config = uvicorn.Config("qa.cli.serve:worker_app", factory=True, workers=settings.workers, **_uvicorn_options(settings))
     supervisor = Workers(config, sockets=[config.bind_socket()])

@@ -444,12 +444,187 @@ QUESTIONS = [
     no("antifungal prophylaxis during AML induction - posaconazole?", AL, "near_miss_no_drug"),
     # s78
     no("decitabine 5-day vs 10-day in older AML", AL, "near_miss_no_dose"),
+    # ---- s79 onwards: dev only (is_dev), written 2026-12-04 to give the bundled corpus's
+    # calibration and scorer more of its own questions. None uses a test question's gold sentence
+    # (main() checks), so no test answer is taught.
+    # s79
+    q("aleukaemic leukaemia - is it only AML or ALL too?", AL,
+      ["This presentation occurs in both acute myeloid leukemia (AML) and acute lymphoblastic "
+       "leukemia (ALL), and represents a diagnostic challenge that can lead to delayed treatment 1, 2, 3."],
+      ["occurs in both acute myeloid leukemia (AML) and acute lymphoblastic leukemia (ALL)"], "definition"),
+    # s80
+    q("gold standard test to confirm aleukemic leukemia?", AL,
+      ["Bone marrow aspirate and biopsy remain the definitive diagnostic procedure, establishing "
+       "diagnosis through morphology, immunophenotyping, cytogenetics, and molecular testing 4, 5"],
+      ["Bone marrow aspirate and biopsy remain the definitive diagnostic procedure"], "diagnosis"),
+    # s81
+    q("can I start definitive chemo before the cytogenetics are back?", AL,
+      ["Complete molecular and cytogenetic profiling is mandatory before initiating definitive "
+       "therapy to guide risk-stratified treatment 4, 5."],
+      ["mandatory before initiating definitive therapy"], "workup"),
+    # s82
+    q("what kind of cells do lymphocytes include?", IN,
+      ["Lymphocytes are infection-fighting immune cells like B cells and T cells."],
+      ["B cells and T cells"], "definition"),
+    # s83
+    q("aleukemic AML, should I hold off treatment until counts rise?", AL,
+      ["Do not delay treatment initiation because of the aleukemic presentation—once diagnosis is "
+       "confirmed by bone marrow examination, proceed immediately with standard leukemia protocols 1, 3"],
+      ["Do not delay treatment initiation"], "pitfall"),
+    # s84
+    q("ven + HMA in the elderly - what's the survival benefit?", AL,
+      ["This combination has revolutionized therapy in older adults, extending survival compared "
+       "to monotherapy 6"],
+      ["extending survival compared to monotherapy"], "treatment"),
+    # s85
+    q("pre-anthracycline cardiac workup?", AL,
+      ["Obtain baseline cardiac assessment with echocardiography before anthracycline administration 4"],
+      ["baseline cardiac assessment with echocardiography"], "workup"),
+    # s86
+    q("APL suspected on the film, do I wait for molecular confirmation before ATRA?", AL,
+      ["If acute promyelocytic leukemia (APL) is suspected based on morphology, immediately initiate "
+       "all-trans retinoic acid (ATRA) 25 mg/m2 per day in children or standard adult dosing before "
+       "confirmatory molecular results are available, as APL represents a medical emergency due to "
+       "life-threatening hemorrhage risk 4"],
+      ["before confirmatory molecular results are available"], "emergency"),
+    # s87
+    q("coags before line insertion in new leukaemia?", AL,
+      ["Assess for coagulopathy with complete coagulation profile before inserting central venous catheters 4"],
+      ["complete coagulation profile before inserting central venous catheters"], "emergency"),
+    # s88
+    q("refractory after induction 1 - repeat induction?", AL,
+      ["If complete remission is not achieved after first induction, administer a second induction "
+       "cycle and reassess 4"],
+      ["administer a second induction cycle and reassess"], "treatment"),
+    # s89
+    q("HiDAC g/m2 and days in CBF AML consolidation", AL,
+      ["Administer high-dose cytarabine 1-3 g/m2 every 12 hours on days 1,3, and 5 for 2-4 cycles 4, 5"],
+      ["1-3 g/m2 every 12 hours on days 1,3, and 5"], "dose"),
+    # s90
+    q("waiting for a donor in CR1 - give more chemo?", AL,
+      ["Bridge time to transplantation with consolidation chemotherapy if necessary 4"],
+      ["Bridge time to transplantation with consolidation chemotherapy"], "treatment"),
+    # s91
+    q("sibling vs unrelated donor for allo in high risk AML", AL,
+      ["Proceed to allogeneic transplant using HLA-matched sibling donors or matched unrelated "
+       "donors after achieving complete remission 4, 5"],
+      ["HLA-matched sibling donors or matched unrelated donors"], "transplant"),
+    # s92
+    q("what supportive services does a centre need to treat aleukemic leukemia", AL,
+      ["Aleukemic leukemia should only be treated in specialized centers with comprehensive "
+       "hematology/oncology services, bone marrow transplant capabilities, infectious disease "
+       "expertise, adequate transfusion services, and psycho-oncology support 4, 5."],
+      ["infectious disease expertise, adequate transfusion services, and psycho-oncology support"], "setting"),
+    # s93
+    q("failed reinduction - palliation?", AL,
+      ["Patients with poor response to first reinduction course, failure to achieve second complete "
+       "remission, or second relapse should be offered experimental therapy or palliation 4"],
+      ["experimental therapy or palliation"], "relapse"),
+    # s94
+    q("is the treatment of aleukemic leukemia different from usual leukemia?", AL,
+      ["Once aleukemic leukemia is diagnosed, treatment should proceed identically to typical "
+       "leukemia presentations, as the aleukemic phase does not alter the underlying disease "
+       "biology or treatment approach 5, 1."],
+      ["treatment should proceed identically to typical leukemia presentations"], "treatment"),
+    # s95
+    q("grows fast or slow - infantile ALL?", IN,
+      ["Infantile ALL is a type of fast-growing leukemia."],
+      ["fast-growing leukemia"], "definition"),
+    # s96
+    q("what does ALL affect - which cells?", IN,
+      ["It affects cells that go on to become white blood cells called lymphocytes."],
+      ["white blood cells called lymphocytes"], "definition"),
+    # s97
+    q("why do infants with ALL get anaemia and bleeding?", IN,
+      ["When the number of leukemia cells builds up in the bone marrow, they begin to crowd out "
+       "healthy blood cells, including other white blood cells, red blood cells, and platelets."],
+      ["crowd out healthy blood cells"], "symptoms"),
+    # s98
+    q("symptoms of anaemia in an infant with leukaemia", IN,
+      ["low red blood cell counts lead to anemia, which can cause symptoms like:"],
+      ["anemia"], "symptoms"),
+    # s99
+    q("infant ALL - what is the underlying cause?", IN,
+      ["On a basic level, infantile ALL occurs due to genetic changes in early white blood cells."],
+      ["genetic changes in early white blood cells"], "cause"),
+    # s100
+    q("what happens to the marrow sample once leukaemia cells are seen?", IN,
+      ["This can help them to determine the type of cells affected and any genetic changes they may have."],
+      ["determine the type of cells affected and any genetic changes"], "diagnosis"),
+    # s101
+    q("infant ALL - any scans needed?", IN,
+      ["Lastly, imaging may be used to look for signs of leukemia outside of the bone marrow.",
+       "Imaging tests that may be used include things like CT scans, MRI scans, or chest X-rays."],
+      ["imaging may be used to look for signs of leukemia outside of the bone marrow", "CT scans"], "diagnosis"),
+    # s102
+    q("goal of consolidation in infant ALL", IN,
+      ["Consolidation phase: During the consolidation phase, additional treatment is given to kill "
+       "any remaining leukemia cells in the body."],
+      ["kill any remaining leukemia cells"], "treatment"),
+    # s103
+    q("what is the aim of the maintenance phase?", IN,
+      ["Maintenance phase: If ALL is still in remission after the first two phases, the maintenance "
+       "phase aims to keep the leukemia in remission."],
+      ["keep the leukemia in remission"], "treatment"),
+    # s104
+    q("does chemo intensity in infant ALL depend on risk group?", IN,
+      ["Treatment typically involves chemo, with intensity varying based on the risk group."],
+      ["intensity varying based on the risk group"], "treatment"),
+    # s105
+    q("infant ALL WBC at presentation - high or low?", IN,
+      ["Infants with ALL typically have high white blood cell counts, although most of these are "
+       "leukemia cells and not mature white blood cells."],
+      ["high white blood cell counts"], "diagnosis"),
+    # s106
+    q("is infantile ALL common in children?", IN,
+      ["While ALL is most common in early childhood, it’s quite rare in infants."],
+      ["quite rare in infants"], "epidemiology"),
+    # s107
+    q("infant ALL - what does the CBC show apart from the WBC?", IN,
+      ["They can also have low levels of red blood cells and platelets."],
+      ["low levels of red blood cells and platelets"], "diagnosis"),
+    # s108
+    q("infant ALL prognosis in one line", IN,
+      ["The outlook for infantile ALL is poor."],
+      ["The outlook for infantile ALL is poor"], "prognosis"),
+    # s109
+    no("FLT3 inhibitor maintenance after alloSCT - sorafenib?", AL, "near_miss_no_drug"),
+    # s110
+    no("daunorubicin cumulative dose limit?", AL, "near_miss_no_dose"),
+    # s111
+    no("rasburicase dose mg/kg for TLS", AL, "near_miss_no_dose"),
+    # s112
+    no("infant ALL - dexamethasone or prednisolone in induction?", IN, "near_miss_no_drug"),
+    # s113
+    no("blinatumomab dose in infants", IN, "near_miss_no_dose"),
+    # s114
+    no("Hodgkin lymphoma first-line ABVD cycles", AL, "other_disease"),
+    # s115
+    no("venetoclax ramp-up schedule in AML", AL, "near_miss_no_dose"),
+    # s116
+    no("midostaurin side effects - QT prolongation?", AL, "near_miss_no_fact"),
+    # s117
+    no("neonatal jaundice - phototherapy thresholds", IN, "other_disease"),
+    # s118
+    no("infant ALL relapse rate after transplant", IN, "near_miss_no_fact"),
+    # s119
+    no("G-CSF after induction in AML - yes or no?", AL, "near_miss_no_drug"),
+    # s120
+    no("MRD threshold for high risk in infant ALL?", IN, "near_miss_no_fact"),
+    # s121
+    no("hydroxyurea dose for leukostasis", AL, "near_miss_no_dose"),
+    # s122
+    no("sickle cell crisis analgesia in children", IN, "other_disease"),
 ]
 
 
+FIRST_DEV_ONLY = 79  # questions from here on were written for dev only (the test split stays as it was)
+
+
 def is_dev(number):
-    """Deterministic split: question numbers ending in 1, 3, 6 or 8 (mod 10) -> dev (~40%)."""
-    return number % 10 in (1, 3, 6, 8)
+    """Deterministic split: s01-s78 by number (ending in 1, 3, 6 or 8, mod 10, -> dev, ~40%);
+    every later question is dev."""
+    return number >= FIRST_DEV_ONLY or number % 10 in (1, 3, 6, 8)
 
 
 # --------------------------------------------------------------------------
@@ -562,6 +737,11 @@ def main():
 
     dev = [query for n, query in enumerate(queries, start=1) if is_dev(n)]
     test = [query for n, query in enumerate(queries, start=1) if not is_dev(n)]
+
+    test_gold = {ev["text"] for query in test for ev in query["evidence"]}
+    for n, query in enumerate(queries, start=1):
+        shared = [ev["text"] for ev in query["evidence"] if ev["text"] in test_gold]
+        assert n < FIRST_DEV_ONLY or not shared, f"{query['_id']}: dev-only question cites test gold: {shared}"
 
     (OUT_DIR / "qrels").mkdir(parents=True, exist_ok=True)
     write_jsonl(OUT_DIR / "corpus.jsonl", docs.values())

@@ -40,3 +40,13 @@ def test_no_corpus_specific_shorthand_lives_in_code(word):
     """A corpus's own abbreviations come from its text (qa.index.vocabulary); 'elderly' and 'kids'
     are words, not abbreviations (issue 16)."""
     assert expand_question(f"{word} dose?") == f"{word} dose?"
+
+
+@pytest.mark.parametrize("typed,long", [("WCC normal?", "white blood cell count"), ("need a CVC", "central venous catheter"),
+                                        ("check coags first", "coagulation"), ("echo before dauno?", "echocardiography")])
+def test_ward_shorthand_for_tests_and_lines_expands(typed, long):
+    assert long in expand_question(typed)
+
+
+def test_ix_and_bx_expand_only_in_capitals():
+    assert "biopsy" in expand_question("BX result?") and "biopsy" not in expand_question("the bx kit")

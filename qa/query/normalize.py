@@ -50,9 +50,13 @@ ABBREVIATIONS = {
     "lfts": "liver function tests", "csf": "cerebrospinal fluid", "cns": "central nervous system",
     "lp": "lumbar puncture", "bp": "blood pressure", "ecg": "electrocardiogram", "ekg": "electrocardiogram",
     "bmt": "bone marrow transplant", "sct": "stem cell transplant", "hsct": "stem cell transplant",
+    "wcc": "white blood cell count", "cvc": "central venous catheter", "picc": "central venous catheter",
+    "coags": "coagulation", "echo": "echocardiography", "chemo": "chemotherapy", "ppx": "prophylaxis",
+    "bx": "biopsy", "ix": "investigations", "dgh": "district general hospital",
 }
 # ordinary English words unless typed in capitals ("is it safe" vs "IT methotrexate")
-ONLY_IN_CAPITALS = frozenset({"it", "im", "od", "po", "pt", "lp", "hb", "sc", "mx", "dx", "tx", "rx", "sx", "hx"})
+ONLY_IN_CAPITALS = frozenset({"it", "im", "od", "po", "pt", "lp", "hb", "sc", "mx", "dx", "tx", "rx", "sx", "hx",
+                              "ix", "bx"})
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9/+-]*")
 
 

@@ -1,0 +1,82 @@
+"""Choose qa train's knobs by cross-validation on training splits only (never a reported split).
+
+Collects `qa train`'s items once (suite indexes cached in eval/cache/), then for each setting fits
+the listwise sentence scorer 3 times, each time leaving one fold of eval/seeds dev out, and reports
+the first choice's top-1 on what was left out: the seeds fold (the bundled corpus, as clinicians
+ask), and the calibration splits of covid-qa train and medquad-cancergov dev, which no setting fits
+on. Only original (not perturbed) answerable questions of the hybrid variant are scored.
+
+    .venv/bin/python eval/answer_cv.py --weights 2,5,10,20 [--limit 200]
+
+Prints one row per setting: the mean top-1 of each held-out group with its n, and the mean of the
+three (the figure a setting is chosen by, as `qa/train/run.py`'s SOURCE_WEIGHT comment records).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+
+from qa.embed import load_embedders
+from qa.query.features import SENTENCE_FEATURES
+from qa.train import fit as Fit
+from qa.train.compare import first_choice_hits
+from qa.train.run import TrainSettings, _xy, collect_all, fold_of
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _weights(items, seeds_weight: float) -> np.ndarray:
+    n: dict[str, int] = {}
+    for i in items:
+        n[i.source] = n.get(i.source, 0) + 1
+    return np.array([(seeds_weight if i.source == "seeds" else 1.0) / np.sqrt(n[i.source]) for i in items])
+
+
+def _held_out(items, model) -> float:
+    hits = first_choice_hits(items, model.logits)
+    return float(np.mean(hits)) if hits else float("nan"), len(hits)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--weights", default="5", help="seeds source weights to compare, comma-separated")
+    ap.add_argument("--limit", type=int, default=None, help="first N questions of each source (a quick trial)")
+    ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    s = TrainSettings(args.shared, ROOT / "eval" / "seeds", limit=args.limit, compare_trees=False)
+    embedder, questions = load_embedders()
+    items = collect_all(s, embedder, questions=questions)["hybrid"]
+    print(f"collected {len(items)} hybrid items in {time.perf_counter() - t0:.0f} s")
+    original = [i for i in items if "~" not in i.qid and i.answerable]
+    fit = [i for i in items if i.split == "fit" and i.answerable]
+    held = {
+        "covid-qa cal": [i for i in original if i.source == "covid-qa" and i.split == "calibrate"],
+        "cancergov dev": [i for i in original if i.source == "medquad-cancergov"],
+    }
+    seeds_all = [i for i in original if i.source == "seeds"]
+    print("setting           " + "  ".join(f"{k:>16}" for k in ["seeds dev (cv)", *held]) + "      mean")
+    for w in [float(x) for x in args.weights.split(",")]:
+        seeds_hits: list[float] = []
+        other = {k: [] for k in held}
+        for k in range(3):
+            # leave seeds fold k out of the fit; every other source fits as qa train fits it
+            train = [i for i in fit if not (i.source == "seeds" and fold_of(i.qid) == k)]
+            xs, ys = _xy(train)
+            model = Fit.fit_listwise(xs, ys, SENTENCE_FEATURES, _weights(train, w), s.l2)
+            seeds_hits += first_choice_hits([i for i in seeds_all if fold_of(i.qid) == k], model.logits)
+            for name, its in held.items():
+                other[name].append(_held_out(its, model)[0])
+        row = [float(np.mean(seeds_hits))] + [float(np.mean(v)) for v in other.values()]
+        ns = [len(seeds_hits)] + [len(v) for v in held.values()]
+        print(f"seeds weight {w:<5g}" + "  ".join(f"{r:>10.3f} (n={n:<3})" for r, n in zip(row, ns))
+              + f"  {np.mean(row):8.3f}")
+    print(f"done in {time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

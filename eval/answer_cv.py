@@ -24,9 +24,40 @@ from qa.embed import load_embedders
 from qa.query.features import SENTENCE_FEATURES
 from qa.train import fit as Fit
 from qa.train.compare import first_choice_hits
-from qa.train.run import TrainSettings, _xy, collect_all, fold_of
+from qa.train.run import ROLES, TrainSettings, _xy, collect_all, fold_of
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _list_context(item, max_items: int = 8) -> np.ndarray:
+    """Trial feature: for a list lead-in, the best idf overlap of its items with the question; for a
+    list item, its lead-in's overlap (a lead-in is quoted with its items, an item under its lead-in)."""
+    from qa.query.features import _matched
+
+    fx, q, data = item.engine.features, item.terms, item.engine.data
+    doc = data.sentences.doc
+
+    def ov(row: int) -> float:
+        return fx.weighted_share(q.typed, _matched(q, fx.unit(row).tokens))
+
+    out = np.zeros(len(item.cands), np.float32)
+    for i, (row, _) in enumerate(item.cands):
+        u = fx.unit(row)
+        if u.is_lead_in:
+            items = [r for r in range(row + 1, min(len(doc), row + 1 + max_items))]
+            run = []
+            for r in items:
+                if doc[r] != doc[row] or not fx.unit(r).is_item:
+                    break
+                run.append(r)
+            out[i] = max((ov(r) for r in run), default=0.0)
+        elif u.is_item:
+            r = row - 1
+            while r >= 0 and doc[r] == doc[row] and fx.unit(r).is_item and row - r <= max_items:
+                r -= 1
+            if r >= 0 and doc[r] == doc[row] and fx.unit(r).is_lead_in:
+                out[i] = ov(r)
+    return out
 
 
 def _weights(items, seeds_weight: float) -> np.ndarray:
@@ -45,13 +76,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--weights", default="5", help="seeds source weights to compare, comma-separated")
     ap.add_argument("--limit", type=int, default=None, help="first N questions of each source (a quick trial)")
+    ap.add_argument("--list-context", action="store_true", help="also try the trial list-context feature")
+    ap.add_argument("--sources", default=",".join(ROLES), help="training sources (a subset for a smoke run)")
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
     args = ap.parse_args()
     t0 = time.perf_counter()
-    s = TrainSettings(args.shared, ROOT / "eval" / "seeds", limit=args.limit, compare_trees=False)
+    s = TrainSettings(args.shared, ROOT / "eval" / "seeds", limit=args.limit, compare_trees=False,
+                      sources=tuple(args.sources.split(",")))
     embedder, questions = load_embedders()
     items = collect_all(s, embedder, questions=questions)["hybrid"]
     print(f"collected {len(items)} hybrid items in {time.perf_counter() - t0:.0f} s")
+    variants = {"": (SENTENCE_FEATURES, {id(i): i.x for i in items})}
+    if args.list_context:
+        variants["+list_context"] = ((*SENTENCE_FEATURES, "list_context"),
+                                     {id(i): np.concatenate([i.x, _list_context(i)[:, None]], axis=1) for i in items})
     original = [i for i in items if "~" not in i.qid and i.answerable]
     fit = [i for i in items if i.split == "fit" and i.answerable]
     held = {
@@ -59,21 +97,23 @@ def main() -> None:
         "cancergov dev": [i for i in original if i.source == "medquad-cancergov"],
     }
     seeds_all = [i for i in original if i.source == "seeds"]
-    print("setting           " + "  ".join(f"{k:>16}" for k in ["seeds dev (cv)", *held]) + "      mean")
-    for w in [float(x) for x in args.weights.split(",")]:
+    print("setting" + " " * 25 + "  ".join(f"{k:>16}" for k in ["seeds dev (cv)", *held]) + "      mean")
+    for (tag, (features, xs_of)), w in [(v, float(x)) for v in variants.items() for x in args.weights.split(",")]:
+        for i in items:
+            i.x = xs_of[id(i)]
         seeds_hits: list[float] = []
         other = {k: [] for k in held}
         for k in range(3):
             # leave seeds fold k out of the fit; every other source fits as qa train fits it
             train = [i for i in fit if not (i.source == "seeds" and fold_of(i.qid) == k)]
             xs, ys = _xy(train)
-            model = Fit.fit_listwise(xs, ys, SENTENCE_FEATURES, _weights(train, w), s.l2)
+            model = Fit.fit_listwise(xs, ys, features, _weights(train, w), s.l2)
             seeds_hits += first_choice_hits([i for i in seeds_all if fold_of(i.qid) == k], model.logits)
             for name, its in held.items():
                 other[name].append(_held_out(its, model)[0])
         row = [float(np.mean(seeds_hits))] + [float(np.mean(v)) for v in other.values()]
         ns = [len(seeds_hits)] + [len(v) for v in held.values()]
-        print(f"seeds weight {w:<5g}" + "  ".join(f"{r:>10.3f} (n={n:<3})" for r, n in zip(row, ns))
+        print(f"seeds weight {w:<5g}{tag:<14}" + "  ".join(f"{r:>10.3f} (n={n:<3})" for r, n in zip(row, ns))
               + f"  {np.mean(row):8.3f}")
     print(f"done in {time.perf_counter() - t0:.0f} s")
 

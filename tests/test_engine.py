@@ -90,6 +90,15 @@ def test_filters_restrict_both_legs(engine):
 
 
 @pytest.mark.slow
+def test_a_filter_s_allowed_rows_are_made_once_and_cannot_be_changed(engine):
+    f = Filters(doc_ids=("infantile-all",))
+    rows = engine._allowed(f)
+    assert rows is engine._allowed(Filters(doc_ids=("infantile-all",))) and not rows.flags.writeable
+    assert {engine.data.chunks[int(r)].doc for r in rows} == {engine.doc_rows["infantile-all"]}
+    assert engine._allowed(None) is None and engine._allowed(Filters()) is None
+
+
+@pytest.mark.slow
 def test_excluded_documents_are_never_retrieved(engine):
     """Training asks gold questions as if their documents were not indexed (unanswerable by construction)."""
     full = engine.ask("treatment phases")

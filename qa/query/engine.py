@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import lru_cache
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -105,6 +106,9 @@ class Engine:
                       if embed_budget_ms else None)
         self.doc_rows = {d.doc_id: i for i, d in enumerate(data.docs)}
         self._chunk_doc = np.array([c.doc for c in data.chunks], dtype=np.int64)
+        # the allowed chunk rows of a filter, made once: a question with filters needs them twice
+        # (early BM25, then retrieve), and a site's widget sends the same few filters again and again
+        self._allowed_rows = lru_cache(maxsize=64)(self._allowed_uncached)
         try:
             # a large index searches with bm25s's numba code: compile it now (~5 s), not on the first
             # question; that needs a term the index knows, or search returns before reaching numba
@@ -135,13 +139,16 @@ class Engine:
     # -- retrieval ---------------------------------------------------------------------------
 
     def _allowed(self, filters: Filters | None) -> np.ndarray | None:
-        if not filters:
-            return None
+        return self._allowed_rows(filters) if filters else None
+
+    def _allowed_uncached(self, filters: Filters) -> np.ndarray:
         docs = {i for i, d in enumerate(self.data.docs)
                 if (not filters.doc_ids or d.doc_id in filters.doc_ids)
                 and (not filters.sources or d.source in filters.sources)
                 and d.doc_id not in filters.exclude_doc_ids}
-        return np.flatnonzero(np.isin(self._chunk_doc, list(docs)))
+        rows = np.flatnonzero(np.isin(self._chunk_doc, list(docs)))
+        rows.setflags(write=False)  # shared by every question with these filters
+        return rows
 
     def retrieve(self, question: str, q_vec: np.ndarray | None, mode: str, k: int,
                  filters: Filters | None = None, timings: dict | None = None,

@@ -54,9 +54,19 @@ def fake_embedder() -> FakeEmbedder:
 
 @pytest.fixture(scope="session")
 def real_embedder():
+    """The real model through the encoder qa chooses for index batches on this machine (torch in
+    bf16 where the CPU has it, else int8 ONNX): what `qa index` and the fixtures below build with."""
     from qa.embed import load_embedder
 
     return load_embedder()
+
+
+@pytest.fixture(scope="session")
+def torch_embedder(real_embedder):
+    """The real model in PyTorch whatever this machine chooses: the reference other encoders match."""
+    from qa.embed.torch import SentenceTransformerEmbedder
+
+    return real_embedder if isinstance(real_embedder, SentenceTransformerEmbedder) else SentenceTransformerEmbedder()
 
 
 @pytest.fixture(scope="session")

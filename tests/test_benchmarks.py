@@ -20,7 +20,7 @@ def run(*args: str) -> str:
 def test_bench_smoke(tmp_path):
     out = run("benchmarks/bench.py", str(CORPUS), "--questions", "3", "--out", str(tmp_path / "idx"),
               "--http", "4", "--concurrency", "2", "--concurrent-requests", "4")
-    for part in ("chunks/s", "index stages (s): read", "encoder (SentenceTransformerEmbedder): raw",
+    for part in ("chunks/s", "index stages (s): read", "pipeline embed stage ",
                  "encoders (qa.embed.choice): questions ", "ask in process (", "sequential: n=4",
                  "2 concurrent: n=4", "errors=0", "server RSS", "naive floor (SentenceTransformer.encode",
                  "ratios to the naive floor: sequential POST p95 / naive p95 = "):

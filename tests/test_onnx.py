@@ -11,7 +11,7 @@ from conftest import CORPUS
 
 
 @pytest.mark.slow
-def test_onnx_vectors_match_torch(real_embedder, tmp_path, monkeypatch):
+def test_onnx_vectors_match_torch(torch_embedder, tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
     monkeypatch.setenv("QA_ONNX_CACHE", str(tmp_path / "onnx"))
     from qa.embed import load_embedder
@@ -19,11 +19,11 @@ def test_onnx_vectors_match_torch(real_embedder, tmp_path, monkeypatch):
     onnx = load_embedder(encoder="onnx")
     doc = read_corpus(CORPUS)[0]
     texts = [doc.text[u.start:u.end] for u in units(doc)][:40] + ["FLT3-ITD AML: what to add to 7+3?"]
-    cos = np.sum(onnx.embed(texts) * real_embedder.embed(texts), axis=1)
+    cos = np.sum(onnx.embed(texts) * torch_embedder.embed(texts), axis=1)
     assert cos.min() >= 0.98, cos.min()
     # one model (an index built by either answers questions from either), but never each other's vectors
-    assert onnx.dim == real_embedder.dim and onnx.name == real_embedder.name
-    assert onnx.vector_id != real_embedder.vector_id and onnx.vector_id.endswith("|onnx|int8")
+    assert onnx.dim == torch_embedder.dim and onnx.name == torch_embedder.name
+    assert onnx.vector_id != torch_embedder.vector_id and onnx.vector_id.endswith("|onnx|int8")
 
 
 def test_the_export_cache_key_covers_every_byte_of_the_weights(tmp_path):

@@ -210,13 +210,22 @@ def sentence_matrix(fx: FeatureIndex, q: QuestionTerms, q_vec: np.ndarray | None
     else:
         cos = np.zeros(n, dtype=np.float32)
     units = [fx.unit(int(r)) for r in rows]
-    q_w = sum(fx.idf(t) for t in q.typed) or 1.0
-    ov = np.array([fx.weighted_share(q.typed, _matched(q, u.tokens)) for u in units])
+    # the question's idf weights once, not once per candidate and signal (~900 dict lookups a
+    # question); summed in the same order as `FeatureIndex.weighted_share`, so the same floats
+    idf = [fx.idf(t) for t in q.typed]
+    idf_of = dict(zip(q.typed, idf))
+    q_w = sum(idf) or 1.0
+
+    def share(found) -> float:
+        return sum(w for t, w in zip(q.typed, idf) if t in found) / q_w if idf else 0.0
+
+    matched = [_matched(q, u.tokens) for u in units]
+    ov = np.array([share(m) for m in matched])
     # the question's terms weighted by idf and by how few candidates share them: in a corpus about
     # one disease, its name is in every candidate and says nothing about which one answers
     sent_w = _rare_weights(fx, q, [u.tokens for u in units])
     head_w = _rare_weights(fx, q, [u.section_tokens for u in units])
-    rare = [_share(sent_w, _matched(q, u.tokens)) for u in units]
+    rare = [_share(sent_w, m) for m in matched]
     rare_h = [_share(head_w, u.section_tokens) for u in units]
     cos_of = {int(r): float(c) for r, c in zip(rows, cos)}
     ov_of = {int(r): float(o) for r, o in zip(rows, ov)}
@@ -224,19 +233,20 @@ def sentence_matrix(fx: FeatureIndex, q: QuestionTerms, q_vec: np.ndarray | None
     order = np.argsort(-cos, kind="stable")
     cos_rank = np.empty(n)
     cos_rank[order] = 1.0 / np.arange(1, n + 1)
+    cos_max, ov_max, q_set = cos.max(), ov.max(), set(q.typed)
     out = np.zeros((n, len(SENTENCE_FEATURES)), dtype=np.float32)
     for i, ((row, prank), u) in enumerate(zip(cands, units)):
         h = hits[prank - 1]
         c = data.chunks[int(data.sentences.chunk[row])]
-        bm = sum(fx.idf(t) * u.counts[t] * 2.2 / (u.counts[t] + 1.2 * (0.25 + 0.75 * u.n_tokens / fx.avg_len))
+        bm = sum(idf_of[t] * u.counts[t] * 2.2 / (u.counts[t] + 1.2 * (0.25 + 0.75 * u.n_tokens / fx.avg_len))
                  for t in q.typed if t in u.counts) / q_w
         nb = [r for r in (row - 1, row + 1) if c.sent_lo <= r < c.sent_hi]
         first = float(row == c.sent_lo)
         pos = (row - c.sent_lo) / max(1, c.sent_hi - c.sent_lo - 1)
         out[i] = (
-            cos[i], cos[i] - cos.max(), cos_rank[i], ov[i], ov[i] - ov.max(), rare[i], rare_h[i],
-            len(set(q.typed) & u.tokens) / len(q.typed) if q.typed else 0.0,
-            fx.weighted_share(q.typed, u.section_tokens), fx.weighted_share(q.typed, u.title_tokens),
+            cos[i], cos[i] - cos_max, cos_rank[i], ov[i], ov[i] - ov_max, rare[i], rare_h[i],
+            len(q_set & u.tokens) / len(q.typed) if q.typed else 0.0,
+            share(u.section_tokens), share(u.title_tokens),
             # how much of what the section is about the question asks for ("Research" vs "Treatment")
             len(u.heading_tokens & q.expanded) / len(u.heading_tokens) if u.heading_tokens else 0.0,
             len(q.bigrams & u.bigrams) / len(q.bigrams) if q.bigrams else 0.0, min(bm, 3.0),
@@ -245,7 +255,7 @@ def sentence_matrix(fx: FeatureIndex, q: QuestionTerms, q_vec: np.ndarray | None
             h.score / top_fused, 1.0 / prank, 1.0 / h.bm25_rank if h.bm25_rank else 0.0,
             1.0 / h.dense_rank if h.dense_rank else 0.0,
             max((cos_of.get(r, 0.0) for r in nb), default=0.0),
-            max((ov_of.get(r, fx.weighted_share(q.typed, fx.unit(r).tokens)) for r in nb), default=0.0),
+            max((ov_of[r] if r in ov_of else share(fx.unit(r).tokens) for r in nb), default=0.0),
             first, pos, *u.static[1:],
         )
     return out

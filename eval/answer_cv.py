@@ -7,9 +7,13 @@ ask), and the calibration splits of covid-qa train and medquad-cancergov dev, wh
 on. Only original (not perturbed) answerable questions of the hybrid variant are scored.
 
     .venv/bin/python eval/answer_cv.py --weights 2,5,10,20 [--limit 200]
+    .venv/bin/python eval/answer_cv.py --abstainer-weights 1,5     # the abstainer's seeds weight
 
 Prints one row per setting: the mean top-1 of each held-out group with its n, and the mean of the
 three (the figure a setting is chosen by, as `qa/train/run.py`'s SOURCE_WEIGHT comment records).
+With ``--abstainer-weights`` it fits the scorer as qa train does, then the abstainer with each
+seeds weight, and prints on each calibration group (which the abstainer never fits on) the AUROC of
+its logit for "first citation correct" and the wrong share among the 70% most confident answers.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from qa.embed import load_embedders
 from qa.query.features import SENTENCE_FEATURES
 from qa.train import fit as Fit
 from qa.train.compare import first_choice_hits
-from qa.train.run import ROLES, TrainSettings, _xy, collect_all, fold_of
+from qa.eval.metrics import auroc
+from qa.query.features import QUESTION_FEATURES
+from qa.train.run import ROLES, TrainSettings, _question_rows, _source_weights, _trainable, _xy, collect_all, fold_of
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,10 +78,38 @@ def _held_out(items, model) -> float:
     return float(np.mean(hits)) if hits else float("nan"), len(hits)
 
 
+def abstainer_cv(items, weights: list[float], l2: float) -> None:
+    """The abstainer's seeds weight, judged on calibration groups it never fits on."""
+    fit_items = [i for i in items if i.split == "fit"]
+    train = _trainable(fit_items)
+    xs, ys = _xy(train)
+    w = _source_weights(train)
+    scorer = Fit.fit_listwise(xs, ys, SENTENCE_FEATURES, w, l2)
+    folds = {}
+    for k in range(3):
+        idx = [j for j, it in enumerate(train) if fold_of(it.qid) != k]
+        folds[k] = Fit.fit_listwise([xs[j] for j in idx], [ys[j] for j in idx], SENTENCE_FEATURES, w[idx], l2)
+    qf, ok = _question_rows(fit_items, lambda it: folds[fold_of(it.qid)])
+    cal = [i for i in items if i.split == "calibrate" and "~" not in i.qid]
+    groups = {g: _question_rows([i for i in cal if i.source == src], lambda it: scorer)
+              for g, src in (("covid-qa cal", "covid-qa"), ("cancergov dev", "medquad-cancergov"),
+                             ("medquad cal", "medquad"), ("seeds cal", "seeds"))}
+    print("abstainer seeds weight  " + "  ".join(f"{g + ' auroc / risk@70%':>34}" for g in groups))
+    for sw in weights:
+        ab = Fit.fit_logistic(qf, ok, QUESTION_FEATURES, _weights(fit_items, sw), l2)
+        cells = []
+        for x, y in groups.values():
+            z = ab.logits(x)
+            top = np.argsort(-z, kind="stable")[: max(1, int(round(0.7 * len(z))))]
+            cells.append(f"{auroc(z.tolist(), y.tolist()) or float('nan'):>10.3f} / {1 - y[top].mean():.3f} (n={len(z):<4})")
+        print(f"{sw:<24g}" + "  ".join(f"{c:>34}" for c in cells))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--weights", default="5", help="seeds source weights to compare, comma-separated")
     ap.add_argument("--limit", type=int, default=None, help="first N questions of each source (a quick trial)")
+    ap.add_argument("--abstainer-weights", default=None, help="compare the abstainer's seeds weights instead")
     ap.add_argument("--list-context", action="store_true", help="also try the trial list-context feature")
     ap.add_argument("--sources", default=",".join(ROLES), help="training sources (a subset for a smoke run)")
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
@@ -86,6 +120,9 @@ def main() -> None:
     embedder, questions = load_embedders()
     items = collect_all(s, embedder, questions=questions)["hybrid"]
     print(f"collected {len(items)} hybrid items in {time.perf_counter() - t0:.0f} s")
+    if args.abstainer_weights:
+        abstainer_cv(items, [float(x) for x in args.abstainer_weights.split(",")], s.l2)
+        return
     variants = {"": (SENTENCE_FEATURES, {id(i): i.x for i in items})}
     if args.list_context:
         variants["+list_context"] = ((*SENTENCE_FEATURES, "list_context"),

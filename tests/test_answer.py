@@ -76,6 +76,14 @@ def test_further_sentences_join_only_within_the_margin(fx):
     assert len(select(fx.data, fx, [Scored(a, 3.0, 1), Scored(b, 1.5, 1)], 3, p)) == 1
 
 
+def test_near_duplicates_are_dropped_unless_their_numbers_differ(fx):
+    p = AnswerParams(duplicate_cos=-1.0)  # every pair counts as cosine-close: only the numbers decide
+    a, b = _row(fx, "Give adrenaline"), _row(fx, "Observe for")  # 0.5 mg vs 6 hours: both stand
+    assert len(select(fx.data, fx, [Scored(a, 3.0, 1), Scored(b, 2.9, 1)], 3, p)) == 2
+    w, s = _row(fx, "wheeze"), _row(fx, "stridor")  # no numbers to tell them apart: one is kept
+    assert len(select(fx.data, fx, [Scored(w, 3.0, 1), Scored(s, 2.9, 1)], 3, p)) == 1
+
+
 def test_citations_stay_verbatim_while_the_answer_shows_whitespace_normalised(fx):
     from qa.query.answer import citation
 

@@ -10,6 +10,10 @@ from conftest import FakeEmbedder
 A = "# Induction\n\nGive daunorubicin 60 mg/m2 IV on days 1-3 with cytarabine for induction.\n"
 B = "# AML induction\n\nGive daunorubicin 90 mg/m2 IV on days 1-3 with cytarabine for induction.\n"
 C = "# Induction regimen\n\nDaunorubicin 60 mg/m2 IV on days 1-3 is given with cytarabine for induction.\n"
+# every corpus also holds an unrelated page: with only two one-chunk documents, min-max fusion puts
+# the second passage's fused score at exactly 0 whatever it says, and the scorer then ranks it far
+# down (a degenerate two-hit list, not how a real corpus retrieves)
+OTHER = {"other.md": "# Supportive care\n\nGive allopurinol 300 mg daily from the first day of chemotherapy.\n"}
 
 
 def engine_over(tmp_path, files: dict[str, str]):
@@ -18,7 +22,7 @@ def engine_over(tmp_path, files: dict[str, str]):
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    for name, text in files.items():
+    for name, text in (files | OTHER).items():
         (corpus / name).write_text(text)
     build_index(corpus, tmp_path / "idx", FakeEmbedder())
     return Engine.load(tmp_path / "idx", FakeEmbedder(), abstain=False)

@@ -35,3 +35,16 @@ def test_the_export_cache_key_covers_every_byte_of_the_weights(tmp_path):
         d.mkdir()
         (d / "model.safetensors").write_bytes(b"\x07" * (3 << 20) + last)
     assert weights_hash(a) != weights_hash(b)
+
+
+@pytest.mark.slow
+def test_a_failed_export_is_one_clear_error_and_leaves_no_file(tmp_path):
+    """The export runs in a child process; its failure comes back as one EmbedderError."""
+    pytest.importorskip("onnxruntime")
+    from qa.embed.base import EmbedderError
+    from qa.embed.onnx import export_int8
+
+    target = tmp_path / "onnx" / "model-int8.onnx"
+    with pytest.raises(EmbedderError, match="building the int8 ONNX encoder failed: .*QA_ENCODER=torch"):
+        export_int8(str(tmp_path / "no-such-model"), target)
+    assert not target.exists()

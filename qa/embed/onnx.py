@@ -34,12 +34,28 @@ DEFAULT_CACHE: Path = Runtime.model_fields["onnx_cache"].default  # QA_ONNX_CACH
 def export_int8(model: str, target: Path) -> Path:
     """Export ``model`` to ONNX with mean pooling, quantise per channel, write ``target``.
 
-    Once a machine (~14 s on the Xeon); the exporter's and quantiser's own chatter (shape-naming
-    warnings, "consider pre-processing") stays out of the user's terminal, one line says what runs.
+    Once a machine (~14 s on the Xeon), in a child process: a server or `qa ask` that only
+    answers never loads torch for it, and the exporter's source parsing (onnxscript calls
+    ``ast.parse``) cannot trip over a long-lived interpreter's state (CPython 3.11's spurious
+    "AST constructor recursion depth mismatch", gh-106905, seen in the test suite). The exporter's
+    and quantiser's chatter stays in the child; one line here says what runs.
     """
-    import warnings
+    import subprocess
+    import sys
 
     log.warning("qa: building the int8 ONNX encoder for this machine, once (~15 s) -> %s", target)
+    r = subprocess.run([sys.executable, "-m", "qa.embed.onnx", model, str(target)], capture_output=True, text=True)
+    if r.returncode != 0 or not target.exists():
+        tail = (r.stderr or r.stdout).strip().splitlines()[-3:]
+        raise EmbedderError(f"building the int8 ONNX encoder failed: {' / '.join(tail) or f'exit {r.returncode}'}; "
+                            "use QA_ENCODER=torch QA_QUESTION_ENCODER=torch meanwhile")
+    return target
+
+
+def _export_quietly(model: str, target: Path) -> Path:
+    """The export itself (the child's work), with the exporter's loggers and warnings silenced."""
+    import warnings
+
     import torch  # noqa: F401  (first: torch sets its loggers' levels when it loads)
     from transformers.utils import logging as hf_logging
 
@@ -153,3 +169,12 @@ class OnnxEmbedder(Embedder):
             return self.session.run(None, feeds)[0].astype(np.float32)
         with self._batch_lock:  # one all-core batch at a time: two would only fight for the cores
             return self._batches().run(None, feeds)[0].astype(np.float32)
+
+
+if __name__ == "__main__":  # the child `export_int8` runs: python -m qa.embed.onnx MODEL TARGET
+    import sys
+
+    try:
+        _export_quietly(sys.argv[1], Path(sys.argv[2]))
+    except EmbedderError as e:
+        sys.exit(str(e))

@@ -17,6 +17,8 @@ whole unit, so a negation, dose or condition in it cannot be lost.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,11 +127,19 @@ def select(data: IndexData, fx: F.FeatureIndex, scored: list[Scored], max_senten
     return [*first, *rest]
 
 
+_NUMBERS = re.compile(r"\d+(?:[.,]\d+)*")
+
+
 def _near_duplicate(data: IndexData, cand: Scored, chosen: list[Scored], max_cos: float) -> bool:
+    """Says the same as a chosen sentence: cosine above ``max_cos`` and the same numbers. Sibling
+    list items ("87.2% for infants in the low risk group", "29.9% ... high risk group") are
+    cosine-close but each is its own answer."""
     if not data.has_sentence_vectors:
         return False
     vec = data.sentence_vectors[cand.sentence]
-    return any(float(vec @ data.sentence_vectors[c.sentence]) > max_cos for c in chosen)
+    numbers = set(_NUMBERS.findall(data.sentence_text(cand.sentence)))
+    return any(float(vec @ data.sentence_vectors[c.sentence]) > max_cos
+               and set(_NUMBERS.findall(data.sentence_text(c.sentence))) == numbers for c in chosen)
 
 
 def citation(data: IndexData, n: int, sc: Scored) -> Citation:

@@ -64,19 +64,26 @@ def fold_of(qid: str, k: int = 3) -> int:
     return int(hashlib.sha256(base.encode()).hexdigest()[:8], 16) % k
 
 
-# eval/seeds dev is the only gold set written for the bundled corpus and as clinicians ask, and
-# has 24 answerable questions. Weight 5 (its total as if it had 25x its questions): on 3-fold
-# cross-validation over seeds dev, top-1 rose 0.333 -> 0.396 with medquad-cancergov dev unchanged
-# (0.825) and covid-qa calibration 0.526 -> 0.505; weight 10 scored 0.438 but cost cancergov
-# 0.02 (the mean of the three was within noise: 0.575 vs 0.581).
+# eval/seeds dev is the only gold set written for the bundled corpus and as clinicians ask (54
+# answerable questions). Weight 5 (its total as if it had 25x its questions), chosen by
+# eval/answer_cv.py (3-fold over seeds dev; covid-qa calibration and medquad-cancergov dev, which
+# nothing fits on) on 2026-12-06: mean top-1 of the three 0.635 / 0.644 / 0.618 / 0.600 at weights
+# 2 / 5 / 10 / 20 (seeds 0.574 / 0.611 / 0.556 / 0.519, cancergov 0.802 / 0.796 / 0.785 / 0.790).
+# A trial list-context feature (a lead-in's best item overlap, an item's lead-in's) added nothing
+# (0.640 at weight 5), so it is not a feature.
 SOURCE_WEIGHT = {"seeds": 5.0}
+# The abstainer weighs every source alike (eval/answer_cv.py --abstainer-weights, 2026-12-06): the
+# seeds' weight 5 there lowered its AUROC for "first citation correct" on every calibration group it
+# never fits on but the seeds' own 29 (medquad-cancergov dev 0.902 -> 0.876, covid-qa 0.869 ->
+# 0.859, medquad 0.895 -> 0.889; seeds 0.848 -> 0.853).
+ABSTAINER_SOURCE_WEIGHT: dict[str, float] = {}
 
 
-def _source_weights(items: list[Item]) -> np.ndarray:
-    """Each source weighs as the square root of its size (times SOURCE_WEIGHT): covid-qa and
-    medquad do not drown the seeds' clinical guideline questions."""
+def _source_weights(items: list[Item], extra: dict[str, float] = SOURCE_WEIGHT) -> np.ndarray:
+    """Each source weighs as the square root of its size (times ``extra``): covid-qa and medquad
+    do not drown the seeds' clinical guideline questions."""
     n = Counter(i.source for i in items)
-    return np.array([SOURCE_WEIGHT.get(i.source, 1.0) / np.sqrt(n[i.source]) for i in items])
+    return np.array([extra.get(i.source, 1.0) / np.sqrt(n[i.source]) for i in items])
 
 
 def _trainable(items: list[Item]) -> list[Item]:
@@ -115,7 +122,8 @@ def fit_variant(name: str, items: list[Item], s: TrainSettings) -> tuple[Variant
         idx = [j for j, it in enumerate(train) if fold_of(it.qid) != k]
         folds[k] = Fit.fit_listwise([xs[j] for j in idx], [ys[j] for j in idx], SENTENCE_FEATURES, w[idx], s.l2)
     qf, ok = _question_rows(fit_items, lambda it: folds[fold_of(it.qid)])  # out-of-fold scores
-    abstainer = Fit.fit_logistic(qf, ok, QUESTION_FEATURES, _source_weights(fit_items), s.l2)
+    abstainer = Fit.fit_logistic(qf, ok, QUESTION_FEATURES, _source_weights(fit_items, ABSTAINER_SOURCE_WEIGHT),
+                                 s.l2)
     cqf, cok = _question_rows(cal_items, lambda it: scorer)
     z = abstainer.logits(cqf)
     try:

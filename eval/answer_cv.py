@@ -25,12 +25,12 @@ from pathlib import Path
 import numpy as np
 
 from qa.embed import load_embedders
-from qa.query.features import SENTENCE_FEATURES
+from qa.eval.metrics import auroc
+from qa.query.features import QUESTION_FEATURES, SENTENCE_FEATURES
 from qa.train import fit as Fit
 from qa.train.compare import first_choice_hits
-from qa.eval.metrics import auroc
-from qa.query.features import QUESTION_FEATURES
-from qa.train.run import ROLES, TrainSettings, _question_rows, _source_weights, _trainable, _xy, collect_all, fold_of
+from qa.train.run import (ROLES, TrainSettings, _question_rows, _source_weights, _trainable, _xy, collect_all,
+                          fit_scorers, fold_of)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,13 +66,6 @@ def _list_context(item, max_items: int = 8) -> np.ndarray:
     return out
 
 
-def _weights(items, seeds_weight: float) -> np.ndarray:
-    n: dict[str, int] = {}
-    for i in items:
-        n[i.source] = n.get(i.source, 0) + 1
-    return np.array([(seeds_weight if i.source == "seeds" else 1.0) / np.sqrt(n[i.source]) for i in items])
-
-
 def _held_out(items, model) -> float:
     hits = first_choice_hits(items, model.logits)
     return float(np.mean(hits)) if hits else float("nan"), len(hits)
@@ -82,13 +75,7 @@ def abstainer_cv(items, weights: list[float], l2: float) -> None:
     """The abstainer's seeds weight, judged on calibration groups it never fits on."""
     fit_items = [i for i in items if i.split == "fit"]
     train = _trainable(fit_items)
-    xs, ys = _xy(train)
-    w = _source_weights(train)
-    scorer = Fit.fit_listwise(xs, ys, SENTENCE_FEATURES, w, l2)
-    folds = {}
-    for k in range(3):
-        idx = [j for j, it in enumerate(train) if fold_of(it.qid) != k]
-        folds[k] = Fit.fit_listwise([xs[j] for j in idx], [ys[j] for j in idx], SENTENCE_FEATURES, w[idx], l2)
+    scorer, folds = fit_scorers(train, _source_weights(train), l2)
     qf, ok = _question_rows(fit_items, lambda it: folds[fold_of(it.qid)])
     cal = [i for i in items if i.split == "calibrate" and "~" not in i.qid]
     groups = {g: _question_rows([i for i in cal if i.source == src], lambda it: scorer)
@@ -96,7 +83,7 @@ def abstainer_cv(items, weights: list[float], l2: float) -> None:
                              ("medquad cal", "medquad"), ("seeds cal", "seeds"))}
     print("abstainer seeds weight  " + "  ".join(f"{g + ' auroc / risk@70%':>34}" for g in groups))
     for sw in weights:
-        ab = Fit.fit_logistic(qf, ok, QUESTION_FEATURES, _weights(fit_items, sw), l2)
+        ab = Fit.fit_logistic(qf, ok, QUESTION_FEATURES, _source_weights(fit_items, {"seeds": sw}), l2)
         cells = []
         for x, y in groups.values():
             z = ab.logits(x)
@@ -144,7 +131,7 @@ def main() -> None:
             # leave seeds fold k out of the fit; every other source fits as qa train fits it
             train = [i for i in fit if not (i.source == "seeds" and fold_of(i.qid) == k)]
             xs, ys = _xy(train)
-            model = Fit.fit_listwise(xs, ys, features, _weights(train, w), s.l2)
+            model = Fit.fit_listwise(xs, ys, features, _source_weights(train, {"seeds": w}), s.l2)
             seeds_hits += first_choice_hits([i for i in seeds_all if fold_of(i.qid) == k], model.logits)
             for name, its in held.items():
                 other[name].append(_held_out(its, model)[0])

@@ -110,17 +110,23 @@ def _question_rows(items: list[Item], scorer_of: Callable[[Item], Fit.LinearMode
     return np.array(qf, np.float32), np.array(ok)
 
 
+def fit_scorers(train: list[Item], w: np.ndarray, l2: float) -> tuple[Fit.LinearModel, dict[int, Fit.LinearModel]]:
+    """The listwise sentence scorer on all of ``train``, and one per fold fitted without that fold
+    (the abstainer learns from out-of-fold scores, as it will meet the scorer on new questions)."""
+    xs, ys = _xy(train)
+    folds = {}
+    for k in range(3):
+        idx = [j for j, it in enumerate(train) if fold_of(it.qid) != k]
+        folds[k] = Fit.fit_listwise([xs[j] for j in idx], [ys[j] for j in idx], SENTENCE_FEATURES, w[idx], l2)
+    return Fit.fit_listwise(xs, ys, SENTENCE_FEATURES, w, l2), folds
+
+
 def fit_variant(name: str, items: list[Item], s: TrainSettings) -> tuple[Variant, dict]:
     fit_items = [i for i in items if i.split == "fit"]
     cal_items = [i for i in items if i.split == "calibrate"]
     train = _trainable(fit_items)
     w = _source_weights(train)
-    xs, ys = _xy(train)
-    scorer = Fit.fit_listwise(xs, ys, SENTENCE_FEATURES, w, s.l2)
-    folds = {}
-    for k in range(3):
-        idx = [j for j, it in enumerate(train) if fold_of(it.qid) != k]
-        folds[k] = Fit.fit_listwise([xs[j] for j in idx], [ys[j] for j in idx], SENTENCE_FEATURES, w[idx], s.l2)
+    scorer, folds = fit_scorers(train, w, s.l2)
     qf, ok = _question_rows(fit_items, lambda it: folds[fold_of(it.qid)])  # out-of-fold scores
     abstainer = Fit.fit_logistic(qf, ok, QUESTION_FEATURES, _source_weights(fit_items, ABSTAINER_SOURCE_WEIGHT),
                                  s.l2)

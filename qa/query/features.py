@@ -159,9 +159,37 @@ class FeatureIndex:
         inner = path[-1] if path and path[-1] != title else ""
         return frozenset(tokenize(" ".join(path))), frozenset(tokenize(inner)), frozenset(tokenize(title))
 
+    def term_weights(self, q_tokens: list[str]) -> TermWeights:
+        """The question's terms weighted by idf (see `TermWeights`)."""
+        return TermWeights(tuple(q_tokens), tuple(self.idf(t) for t in q_tokens))
+
     def weighted_share(self, q_tokens: list[str], found: frozenset[str] | set[str]) -> float:
-        total = sum(self.idf(t) for t in q_tokens)
-        return sum(self.idf(t) for t in q_tokens if t in found) / total if total else 0.0
+        return self.term_weights(q_tokens).share(found)
+
+
+@dataclass(frozen=True)
+class TermWeights:
+    """A question's terms with a weight each, and the weighted share of them that a text holds:
+    the one rule behind the idf overlap, heading and title matches and the rare-term shares.
+
+    >>> TermWeights(("flt3", "dose"), (3.0, 1.0)).share({"flt3"})
+    0.75
+    >>> TermWeights((), ()).share({"flt3"})
+    0.0
+    """
+
+    terms: tuple[str, ...]
+    weights: tuple[float, ...]
+
+    @property
+    def total(self) -> float:
+        return sum(self.weights)
+
+    def share(self, found: frozenset[str] | set[str], total: float | None = None) -> float:
+        total = self.total if total is None else total
+        # 1e-9, not 0: rare-term weights of a term in every candidate are exactly 0, and their
+        # float sum may be a hair above it; an idf is never below ~0.5 / corpus size
+        return sum(w for t, w in zip(self.terms, self.weights) if t in found) / total if total > 1e-9 else 0.0
 
 
 @dataclass(frozen=True)
@@ -210,14 +238,14 @@ def sentence_matrix(fx: FeatureIndex, q: QuestionTerms, q_vec: np.ndarray | None
     else:
         cos = np.zeros(n, dtype=np.float32)
     units = [fx.unit(int(r)) for r in rows]
-    # the question's idf weights once, not once per candidate and signal (~900 dict lookups a
-    # question); summed in the same order as `FeatureIndex.weighted_share`, so the same floats
-    idf = [fx.idf(t) for t in q.typed]
-    idf_of = dict(zip(q.typed, idf))
-    q_w = sum(idf) or 1.0
+    # the question's idf weights and their total once, not once per candidate and signal (~900
+    # dict lookups a question)
+    qw = fx.term_weights(q.typed)
+    idf_of = dict(zip(qw.terms, qw.weights))
+    q_w = qw.total or 1.0
 
     def share(found) -> float:
-        return sum(w for t, w in zip(q.typed, idf) if t in found) / q_w if idf else 0.0
+        return qw.share(found, q_w)
 
     matched = [_matched(q, u.tokens) for u in units]
     ov = np.array([share(m) for m in matched])
@@ -225,8 +253,8 @@ def sentence_matrix(fx: FeatureIndex, q: QuestionTerms, q_vec: np.ndarray | None
     # one disease, its name is in every candidate and says nothing about which one answers
     sent_w = _rare_weights(fx, q, [u.tokens for u in units])
     head_w = _rare_weights(fx, q, [u.section_tokens for u in units])
-    rare = [_share(sent_w, m) for m in matched]
-    rare_h = [_share(head_w, u.section_tokens) for u in units]
+    rare = [sent_w.share(m) for m in matched]
+    rare_h = [head_w.share(u.section_tokens) for u in units]
     cos_of = {int(r): float(c) for r, c in zip(rows, cos)}
     ov_of = {int(r): float(o) for r, o in zip(rows, ov)}
     top_fused = max((h.score for h in hits[:1]), default=1.0) or 1.0
@@ -261,14 +289,9 @@ def sentence_matrix(fx: FeatureIndex, q: QuestionTerms, q_vec: np.ndarray | None
     return out
 
 
-def _rare_weights(fx: FeatureIndex, q: QuestionTerms, token_sets: list[frozenset[str]]) -> dict[str, float]:
+def _rare_weights(fx: FeatureIndex, q: QuestionTerms, token_sets: list[frozenset[str]]) -> TermWeights:
     n = max(1, len(token_sets))
-    return {t: fx.idf(t) * (1.0 - sum(t in ts for ts in token_sets) / n) for t in q.typed}
-
-
-def _share(weights: dict[str, float], found) -> float:
-    total = sum(weights.values())
-    return sum(w for t, w in weights.items() if t in found) / total if total > 1e-9 else 0.0
+    return TermWeights(tuple(q.typed), tuple(fx.idf(t) * (1.0 - sum(t in ts for ts in token_sets) / n) for t in q.typed))
 
 
 def question_vector(fx: FeatureIndex, q: QuestionTerms, sent: np.ndarray, logits: np.ndarray,

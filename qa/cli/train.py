@@ -30,6 +30,7 @@ def train_command(
     cache_dir: Annotated[Optional[Path], typer.Option(help="Suite index cache (default eval/cache, shared with qa eval).")] = None,
     only: Annotated[Optional[str], typer.Option(help="Comma-separated subset of sources: medquad, covid-qa, seeds, medquad-cancergov (smoke runs).")] = None,
     model: Annotated[str, typer.Option(envvar="QA_MODEL", help="Embedding model.")] = "all-MiniLM-L6-v2",
+    corpus_calibration: Annotated[Optional[Path], typer.Option(help="Where the bundled corpus's calibration goes, fitted on out-of-fold logits of eval/seeds dev (default: corpus/qa-calibration.json when --out is the shipped model; none otherwise unless given).")] = None,
 ) -> None:
     """Fit the answerer on real gold questions and write the model file and a report.
 
@@ -41,8 +42,7 @@ def train_command(
     from qa.query.answer_model import DEFAULT_PATH
     from qa.embed import EmbedderError, load_embedders
     from qa.eval import report as R
-    from qa.eval.suites import SuiteError
-    from qa.train.run import ROLES, TrainSettings, train
+    from qa.train.run import ROLES, TrainSettings
 
     sources = tuple(x.strip() for x in only.split(",") if x.strip()) if only else tuple(ROLES)
     for name in sources:
@@ -57,6 +57,25 @@ def train_command(
         fail(str(e))
     target = model_out or DEFAULT_PATH
     folder = report_dir or ROOT / "eval" / "reports" / f"train-{dt.datetime.now():%Y%m%d-%H%M%S}"
+    answer_model, extra = _fit_with_progress(settings, embedder, questions)
+    answer_model.save(target)
+    folder.mkdir(parents=True, exist_ok=True)
+    shown = target.resolve().relative_to(ROOT) if target.resolve().is_relative_to(ROOT) else target
+    body = {"model": str(shown), "model_sha256": answer_model.sha256, "info": answer_model.info,
+            "fit": extra["reports"], "git": R.git_state(), "machine": R.machine()}
+    cal_target = corpus_calibration or (ROOT / "corpus" / "qa-calibration.json" if model_out is None else None)
+    if cal_target is not None and "seeds" in sources:
+        body["corpus_calibration"] = _corpus_calibration(answer_model, extra["items"]["hybrid"], settings, cal_target)
+    (folder / "report.json").write_text(json.dumps(body, indent=1) + "\n")
+    (folder / "report.md").write_text(markdown(body))
+    out.print(f"model: {target} (sha256 {answer_model.sha256[:12]})\nreport: {folder}/report.md", highlight=False)
+
+
+def _fit_with_progress(settings, embedder, questions):
+    """`qa.train.run.train` under a progress bar: (answer model, extra)."""
+    from qa.eval.suites import SuiteError
+    from qa.train.run import train
+
     with _progress() as bar:
         tasks: dict[str, int] = {}
 
@@ -69,17 +88,23 @@ def train_command(
             (bar.console if err.is_terminal else err).print(message, highlight=False)
 
         try:
-            answer_model, extra = train(settings, embedder, progress, log, questions)
+            return train(settings, embedder, progress, log, questions)
         except SuiteError as e:
             fail(str(e))
-    answer_model.save(target)
-    folder.mkdir(parents=True, exist_ok=True)
-    shown = target.resolve().relative_to(ROOT) if target.resolve().is_relative_to(ROOT) else target
-    body = {"model": str(shown), "model_sha256": answer_model.sha256, "info": answer_model.info,
-            "fit": extra["reports"], "git": R.git_state(), "machine": R.machine()}
-    (folder / "report.json").write_text(json.dumps(body, indent=1) + "\n")
-    (folder / "report.md").write_text(markdown(body))
-    out.print(f"model: {target} (sha256 {answer_model.sha256[:12]})\nreport: {folder}/report.md", highlight=False)
+
+
+def _corpus_calibration(answer_model, items, settings, target: Path) -> dict:
+    """Fit the bundled corpus's calibration on out-of-fold seeds dev logits, write it; its report."""
+    from qa.train.oof import corpus_calibration
+
+    err.print("bundled corpus: refitting the model 3 times, each without a third of eval/seeds dev...",
+              highlight=False)
+    cal, report = corpus_calibration(items, "seeds", settings.l2, answer_model.variants["hybrid"].calibration,
+                                     answer_model.sha256)
+    cal.save(target)
+    err.print(f"bundled corpus calibration: {target} (threshold {cal.threshold}, out-of-fold dev accuracy "
+              f"{report['dev']['accuracy']:.3f}); re-index the corpus to use it", highlight=False)
+    return {"path": str(target), **report}
 
 
 def markdown(body: dict) -> str:
@@ -101,4 +126,14 @@ def markdown(body: dict) -> str:
         lines += [f"| {k} | {w:+.3f} |" for k, w in sorted(r["scorer_weights"].items(), key=lambda kv: -abs(kv[1]))]
         lines += ["", "| question feature | weight (standardised) |", "|---|---:|"]
         lines += [f"| {k} | {w:+.3f} |" for k, w in sorted(r["abstainer_weights"].items(), key=lambda kv: -abs(kv[1]))]
+    if "corpus_calibration" in body:
+        c = body["corpus_calibration"]
+        dev = c["dev"]
+        lines += ["", "## Bundled corpus calibration", "",
+                  f"`{c['path']}`: {c['fitted_on']}. Rule: {c['rule']}.", "",
+                  f"Threshold {c['threshold']}; on the out-of-fold logits: accuracy {dev['accuracy']:.3f}, "
+                  f"answerable answered correctly {dev['answerable_accuracy']:.3f}, unanswerable abstained "
+                  f"{dev['unanswerable_accuracy']:.3f}, coverage {dev['coverage']:.3f}; ECE of the model's own "
+                  f"calibration {c['ece_dev_before']:.3f}, of this one {c['ece_dev_after']:.3f} "
+                  f"({c['n_dev']} questions)."]
     return "\n".join(lines) + "\n"

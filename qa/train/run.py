@@ -58,7 +58,10 @@ class TrainSettings:
                              f"choose from {', '.join(ROLES)}")
 
 
-def fold_of(qid: str, k: int = 3) -> int:
+FOLDS = 3  # cross-fitting folds, by question id
+
+
+def fold_of(qid: str, k: int = FOLDS) -> int:
     """A question, its perturbed copy and its without-gold copy share one fold."""
     base = qid.split("#")[0].rstrip("~")
     return int(hashlib.sha256(base.encode()).hexdigest()[:8], 16) % k
@@ -115,21 +118,39 @@ def fit_scorers(train: list[Item], w: np.ndarray, l2: float) -> tuple[Fit.Linear
     (the abstainer learns from out-of-fold scores, as it will meet the scorer on new questions)."""
     xs, ys = _xy(train)
     folds = {}
-    for k in range(3):
+    for k in range(FOLDS):
         idx = [j for j, it in enumerate(train) if fold_of(it.qid) != k]
         folds[k] = Fit.fit_listwise([xs[j] for j in idx], [ys[j] for j in idx], SENTENCE_FEATURES, w[idx], l2)
     return Fit.fit_listwise(xs, ys, SENTENCE_FEATURES, w, l2), folds
 
 
+@dataclass(frozen=True)
+class Fitted:
+    """A variant's scorer and abstainer, with what they were fitted on (for the report)."""
+
+    scorer: Fit.LinearModel
+    abstainer: Fit.LinearModel
+    train: list[Item]  # the answerable fit items that taught the scorer
+    weights: np.ndarray  # their weights
+
+
+def fit_models(items: list[Item], l2: float) -> Fitted:
+    """The scorer on the fit split's answerable items, and the abstainer on out-of-fold scores of
+    every fit item (the calibrate split is not read)."""
+    fit_items = [i for i in items if i.split == "fit"]
+    train = _trainable(fit_items)
+    w = _source_weights(train)
+    scorer, folds = fit_scorers(train, w, l2)
+    qf, ok = _question_rows(fit_items, lambda it: folds[fold_of(it.qid)])  # out-of-fold scores
+    abstainer = Fit.fit_logistic(qf, ok, QUESTION_FEATURES, _source_weights(fit_items, ABSTAINER_SOURCE_WEIGHT), l2)
+    return Fitted(scorer, abstainer, train, w)
+
+
 def fit_variant(name: str, items: list[Item], s: TrainSettings) -> tuple[Variant, dict]:
     fit_items = [i for i in items if i.split == "fit"]
     cal_items = [i for i in items if i.split == "calibrate"]
-    train = _trainable(fit_items)
-    w = _source_weights(train)
-    scorer, folds = fit_scorers(train, w, s.l2)
-    qf, ok = _question_rows(fit_items, lambda it: folds[fold_of(it.qid)])  # out-of-fold scores
-    abstainer = Fit.fit_logistic(qf, ok, QUESTION_FEATURES, _source_weights(fit_items, ABSTAINER_SOURCE_WEIGHT),
-                                 s.l2)
+    f = fit_models(items, s.l2)
+    scorer, abstainer, train, w = f.scorer, f.abstainer, f.train, f.weights
     cqf, cok = _question_rows(cal_items, lambda it: scorer)
     z = abstainer.logits(cqf)
     try:

@@ -28,6 +28,7 @@ def train_command(
     perturbed: Annotated[bool, typer.Option(help="Also train on perturbed copies (shorthand, typos, British spelling).")] = True,
     limit: Annotated[Optional[int], typer.Option(min=5, help="Smoke run: first N questions of each source (the indexes are still of whole corpora).")] = None,
     cache_dir: Annotated[Optional[Path], typer.Option(help="Suite index cache (default eval/cache, shared with qa eval).")] = None,
+    scorer: Annotated[str, typer.Option(help="The sentence scorer: trees (boosted trees) or linear (listwise).")] = "linear",
     only: Annotated[Optional[str], typer.Option(help="Comma-separated subset of sources: medquad, covid-qa, seeds, medquad-cancergov (smoke runs).")] = None,
     model: Annotated[str, typer.Option(envvar="QA_MODEL", help="Embedding model.")] = "all-MiniLM-L6-v2",
     corpus_calibration: Annotated[Optional[Path], typer.Option(help="Where the bundled corpus's calibration goes, fitted on out-of-fold logits of eval/seeds dev (default: corpus/qa-calibration.json when --out is the shipped model; none otherwise unless given).")] = None,
@@ -51,7 +52,7 @@ def train_command(
             fail(f"{p} not found: qa train needs the suites in ../shared/data (see docs/data-card.md), or --shared")
     try:
         settings = TrainSettings(shared, seeds, seed=seed, alpha=alpha, perturbed=perturbed, limit=limit,
-                                 sources=sources, cache_dir=cache_dir)
+                                 sources=sources, cache_dir=cache_dir, scorer=scorer)
         embedder, questions = load_embedders(model)
     except (ValueError, EmbedderError) as e:
         fail(str(e))
@@ -96,11 +97,12 @@ def _fit_with_progress(settings, embedder, questions):
 def _corpus_calibration(answer_model, items, settings, target: Path) -> dict:
     """Fit the bundled corpus's calibration on out-of-fold seeds dev logits, write it; its report."""
     from qa.train.oof import corpus_calibration
+    from qa.train.run import SCORERS
 
     err.print("bundled corpus: refitting the model 3 times, each without a third of eval/seeds dev...",
               highlight=False)
     cal, report = corpus_calibration(items, "seeds", settings.l2, answer_model.variants["hybrid"].calibration,
-                                     answer_model.sha256)
+                                     answer_model.sha256, settings.scorer, compare=SCORERS)
     cal.save(target)
     err.print(f"bundled corpus calibration: {target} (threshold {cal.threshold}, out-of-fold dev accuracy "
               f"{report['dev']['accuracy']:.3f}); re-index the corpus to use it", highlight=False)
@@ -119,11 +121,15 @@ def markdown(body: dict) -> str:
                   f"Fitted on {r['fit_questions']} questions ({r['ranked_questions']} ranked), calibrated on "
                   f"{r['calibrate_questions']}: threshold {th['value']:.4f}, calibration coverage {th['coverage']:.3f}, "
                   f"wrong among answered {th['risk']:.3f} (95% upper bound {th['risk_upper']:.3f}).", "",
-                  "| scorer (calibration split) | top-1 | 95% CI | fit s |", "|---|---:|---|---:|"]
+                  "| scorer (calibration split) | top-1 | 95% CI | fit s | by source |", "|---|---:|---|---:|---|"]
         for k, v in {**r.get("candidates", {}), **r.get("ablations", {})}.items():
-            lines.append(f"| {k} | {v['top1']} | {v['ci95']} | {v.get('fit_s', '')} |")
-        lines += ["", "| sentence feature | weight (standardised) |", "|---|---:|"]
-        lines += [f"| {k} | {w:+.3f} |" for k, w in sorted(r["scorer_weights"].items(), key=lambda kv: -abs(kv[1]))]
+            by = ", ".join(f"{src} {t}" for src, t in v.get("by_source", {}).items())
+            lines.append(f"| {k} | {v['top1']} | {v['ci95']} | {v.get('fit_s', '')} | {by} |")
+        if "scorer_weights" in r:
+            lines += ["", "| sentence feature | weight (standardised) |", "|---|---:|"]
+            lines += [f"| {k} | {w:+.3f} |" for k, w in sorted(r["scorer_weights"].items(), key=lambda kv: -abs(kv[1]))]
+        else:
+            lines += ["", f"Sentence scorer: {r.get('scorer_trees')} boosted trees (`qa.train.trees.SETTINGS`)."]
         lines += ["", "| question feature | weight (standardised) |", "|---|---:|"]
         lines += [f"| {k} | {w:+.3f} |" for k, w in sorted(r["abstainer_weights"].items(), key=lambda kv: -abs(kv[1]))]
     if "corpus_calibration" in body:
@@ -135,5 +141,6 @@ def markdown(body: dict) -> str:
                   f"answerable answered correctly {dev['answerable_accuracy']:.3f}, unanswerable abstained "
                   f"{dev['unanswerable_accuracy']:.3f}, coverage {dev['coverage']:.3f}; ECE of the model's own "
                   f"calibration {c['ece_dev_before']:.3f}, of this one {c['ece_dev_after']:.3f} "
-                  f"({c['n_dev']} questions)."]
+                  f"({c['n_dev']} questions). Out-of-fold top-1 on the answerable ones, by scorer: "
+                  + ", ".join(f"{k} {v}" for k, v in c["out_of_fold"]["top1_by_scorer"].items()) + "."]
     return "\n".join(lines) + "\n"

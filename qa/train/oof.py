@@ -39,7 +39,7 @@ def is_original(item: Item) -> bool:
     return "~" not in item.qid and "#" not in item.qid
 
 
-def out_of_fold(items: list[Item], source: str, l2: float) -> OutOfFold:
+def out_of_fold(items: list[Item], source: str, l2: float, scorer: str = "linear") -> OutOfFold:
     """Out-of-fold logits of ``source``'s original questions, both splits (one variant's items)."""
     held_all = [i for i in items if i.source == source and is_original(i)]
     if not held_all:
@@ -49,7 +49,7 @@ def out_of_fold(items: list[Item], source: str, l2: float) -> OutOfFold:
         held = [i for i in held_all if fold_of(i.qid) == k]
         if not held:
             continue
-        fitted = fit_models([i for i in items if not (i.source == source and fold_of(i.qid) == k)], l2)
+        fitted = fit_models([i for i in items if not (i.source == source and fold_of(i.qid) == k)], l2, scorer)
         qf, correct = _question_rows(held, lambda it: fitted.scorer)
         qids += [i.qid for i in held]
         z += fitted.abstainer.logits(qf).tolist()
@@ -59,13 +59,23 @@ def out_of_fold(items: list[Item], source: str, l2: float) -> OutOfFold:
 
 
 def corpus_calibration(items: list[Item], source: str, l2: float, previous: Calibration,
-                       model_sha: str) -> tuple[Calibration, dict]:
-    """The calibration for ``source``'s corpus, fitted on out-of-fold logits, and its report."""
-    oof = out_of_fold(items, source, l2)
+                       model_sha: str, scorer: str = "linear", compare: tuple[str, ...] = ()) -> tuple[Calibration, dict]:
+    """The calibration for ``source``'s corpus, fitted on out-of-fold logits, and its report, with
+    the out-of-fold top-1 of ``scorer`` and of each scorer kind in ``compare``: held-out evidence
+    for the kind on the corpus's own questions."""
+    oof = out_of_fold(items, source, l2, scorer)
     cal, report = fit_calibration(
         oof.logits.tolist(), oof.answerable.tolist(), oof.correct.tolist(),
         f"qa train: out-of-fold logits of {source} ({len(oof.qids)} original questions, {FOLDS} folds, "
         "mode hybrid-weighted)", previous, model_sha=model_sha)
     report["out_of_fold"] = {"answerable": int(oof.answerable.sum()), "correct": int(oof.correct.sum()),
-                             "n": len(oof.qids)}
+                             "n": len(oof.qids), "scorer": scorer,
+                             "top1": _top1(oof)}
+    report["out_of_fold"]["top1_by_scorer"] = {scorer: _top1(oof), **{k: _top1(out_of_fold(items, source, l2, k))
+                                                                      for k in compare if k != scorer}}
     return cal, report
+
+
+def _top1(oof: OutOfFold) -> float | None:
+    """Share of the answerable questions whose first choice hits gold."""
+    return round(float(oof.correct[oof.answerable].mean()), 4) if oof.answerable.any() else None

@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 
 from qa.query.answer_model import AnswerModel, Variant
+from qa.query.trees import TreeEnsemble
 from qa.query.calibration import Calibration
 from qa.query.features import QUESTION_FEATURES, SENTENCE_FEATURES, question_vector, quotable
 from qa.train import compare
@@ -30,6 +31,8 @@ from qa.train import fit as Fit
 from qa.train.data import Item, collect, medquad_training_docs
 from qa.eval.perturb import perturb
 
+Scorer = Fit.LinearModel | TreeEnsemble
+SCORERS = ("linear", "trees")
 ROLES = {"covid-qa": "fit", "medquad": "fit", "seeds": "fit", "medquad-cancergov": "calibrate"}
 _HEADING = SENTENCE_FEATURES.index("heading_like")
 
@@ -45,6 +48,7 @@ class TrainSettings:
     perturbed: bool = True
     limit: int | None = None  # smoke runs: first N questions of each source
     l2: float = 1e-3
+    scorer: str = "linear"  # the sentence scorer's kind (SCORERS)
     compare_trees: bool = True  # also measure gradient-boosted trees (report only; ~1 min)
     sources: tuple[str, ...] = tuple(ROLES)  # a subset for smoke runs (seeds alone needs no ../shared)
     cache_dir: Path | None = None  # suite indexes (default eval/cache, shared with qa eval)
@@ -52,6 +56,8 @@ class TrainSettings:
     def __post_init__(self):
         if not 0 < self.alpha < 1 or not 0 < self.calibrate_share < 1 or not 0 <= self.construct_share <= 1:
             raise ValueError("alpha and calibrate_share must be in (0, 1), construct_share in [0, 1]")
+        if self.scorer not in SCORERS:
+            raise ValueError(f"unknown scorer {self.scorer!r}; choose from {', '.join(SCORERS)}")
         unknown = set(self.sources) - set(ROLES)
         if unknown or not self.sources:
             raise ValueError(f"unknown training source(s) {', '.join(sorted(unknown)) or '(none given)'}; "
@@ -113,43 +119,52 @@ def _question_rows(items: list[Item], scorer_of: Callable[[Item], Fit.LinearMode
     return np.array(qf, np.float32), np.array(ok)
 
 
-def fit_scorers(train: list[Item], w: np.ndarray, l2: float) -> tuple[Fit.LinearModel, dict[int, Fit.LinearModel]]:
-    """The listwise sentence scorer on all of ``train``, and one per fold fitted without that fold
-    (the abstainer learns from out-of-fold scores, as it will meet the scorer on new questions)."""
+def fit_scorer(xs: list[np.ndarray], ys: list[np.ndarray], w: np.ndarray, l2: float, kind: str = "linear"):
+    """One sentence scorer of ``kind``: linear listwise, or boosted trees (`qa.train.trees`)."""
+    if kind == "trees":
+        from qa.train.trees import fit_trees
+
+        return fit_trees(xs, ys, SENTENCE_FEATURES, w)
+    return Fit.fit_listwise(xs, ys, SENTENCE_FEATURES, w, l2)
+
+
+def fit_scorers(train: list[Item], w: np.ndarray, l2: float, kind: str = "linear") -> tuple[Scorer, dict[int, Scorer]]:
+    """The sentence scorer on all of ``train``, and one per fold fitted without that fold (the
+    abstainer learns from out-of-fold scores, as it will meet the scorer on new questions)."""
     xs, ys = _xy(train)
     folds = {}
     for k in range(FOLDS):
         idx = [j for j, it in enumerate(train) if fold_of(it.qid) != k]
-        folds[k] = Fit.fit_listwise([xs[j] for j in idx], [ys[j] for j in idx], SENTENCE_FEATURES, w[idx], l2)
-    return Fit.fit_listwise(xs, ys, SENTENCE_FEATURES, w, l2), folds
+        folds[k] = fit_scorer([xs[j] for j in idx], [ys[j] for j in idx], w[idx], l2, kind)
+    return fit_scorer(xs, ys, w, l2, kind), folds
 
 
 @dataclass(frozen=True)
 class Fitted:
     """A variant's scorer and abstainer, with what they were fitted on (for the report)."""
 
-    scorer: Fit.LinearModel
+    scorer: Scorer
     abstainer: Fit.LinearModel
     train: list[Item]  # the answerable fit items that taught the scorer
     weights: np.ndarray  # their weights
 
 
-def fit_models(items: list[Item], l2: float) -> Fitted:
+def fit_models(items: list[Item], l2: float, scorer: str = "linear") -> Fitted:
     """The scorer on the fit split's answerable items, and the abstainer on out-of-fold scores of
     every fit item (the calibrate split is not read)."""
     fit_items = [i for i in items if i.split == "fit"]
     train = _trainable(fit_items)
     w = _source_weights(train)
-    scorer, folds = fit_scorers(train, w, l2)
+    model, folds = fit_scorers(train, w, l2, scorer)
     qf, ok = _question_rows(fit_items, lambda it: folds[fold_of(it.qid)])  # out-of-fold scores
     abstainer = Fit.fit_logistic(qf, ok, QUESTION_FEATURES, _source_weights(fit_items, ABSTAINER_SOURCE_WEIGHT), l2)
-    return Fitted(scorer, abstainer, train, w)
+    return Fitted(model, abstainer, train, w)
 
 
 def fit_variant(name: str, items: list[Item], s: TrainSettings) -> tuple[Variant, dict]:
     fit_items = [i for i in items if i.split == "fit"]
     cal_items = [i for i in items if i.split == "calibrate"]
-    f = fit_models(items, s.l2)
+    f = fit_models(items, s.l2, s.scorer)
     scorer, abstainer, train, w = f.scorer, f.abstainer, f.train, f.weights
     cqf, cok = _question_rows(cal_items, lambda it: scorer)
     z = abstainer.logits(cqf)
@@ -168,7 +183,9 @@ def fit_variant(name: str, items: list[Item], s: TrainSettings) -> tuple[Variant
         "ablations": compare.ablations(train, cal_items, w, s.l2),
         "fit_questions": len(fit_items), "calibrate_questions": len(cal_items), "ranked_questions": len(train),
         "threshold": th.__dict__,
-        "scorer_weights": dict(zip(SENTENCE_FEATURES, np.round(np.array(scorer.weights), 4).tolist())),
+        "scorer": s.scorer,
+        **({"scorer_weights": dict(zip(SENTENCE_FEATURES, np.round(np.array(scorer.weights), 4).tolist()))}
+           if isinstance(scorer, Fit.LinearModel) else {"scorer_trees": len(scorer.feature)}),
         "abstainer_weights": dict(zip(QUESTION_FEATURES, np.round(np.array(abstainer.weights), 4).tolist())),
     }
     return Variant(scorer, abstainer, cal), report

@@ -61,8 +61,7 @@ def train_command(
     answer_model, extra = _fit_with_progress(settings, embedder, questions)
     answer_model.save(target)
     folder.mkdir(parents=True, exist_ok=True)
-    shown = target.resolve().relative_to(ROOT) if target.resolve().is_relative_to(ROOT) else target
-    body = {"model": str(shown), "model_sha256": answer_model.sha256, "info": answer_model.info,
+    body = {"model": str(_shown(target)), "model_sha256": answer_model.sha256, "info": answer_model.info,
             "fit": extra["reports"], "git": R.git_state(), "machine": R.machine()}
     cal_target = corpus_calibration or (ROOT / "corpus" / "qa-calibration.json" if model_out is None else None)
     if cal_target is not None and "seeds" in sources:
@@ -70,6 +69,11 @@ def train_command(
     (folder / "report.json").write_text(json.dumps(body, indent=1) + "\n")
     (folder / "report.md").write_text(markdown(body))
     out.print(f"model: {target} (sha256 {answer_model.sha256[:12]})\nreport: {folder}/report.md", highlight=False)
+
+
+def _shown(path: Path) -> Path:
+    """``path`` relative to the checkout when inside it (a report names no machine's folders)."""
+    return path.resolve().relative_to(ROOT) if path.resolve().is_relative_to(ROOT) else path
 
 
 def _fit_with_progress(settings, embedder, questions):
@@ -106,7 +110,7 @@ def _corpus_calibration(answer_model, items, settings, target: Path) -> dict:
     cal.save(target)
     err.print(f"bundled corpus calibration: {target} (threshold {cal.threshold}, out-of-fold dev accuracy "
               f"{report['dev']['accuracy']:.3f}); re-index the corpus to use it", highlight=False)
-    return {"path": str(target), **report}
+    return {"path": str(_shown(target)), **report}
 
 
 def markdown(body: dict) -> str:

@@ -1,10 +1,12 @@
-"""A boosted tree ensemble as plain arrays: the sentence scorer `qa train` may choose, without pickle.
+"""A boosted tree ensemble as plain arrays: a sentence scorer `qa train --scorer trees` fits, no pickle.
 
-Why trees: on qa train's calibration split (3,876 questions of covid-qa train, medquad dev and the
-seeds, 2026-12-06) gradient-boosted trees ranked the answering sentence first for 0.716 of
-answerable questions against 0.691 for the linear listwise scorer (`qa.train.compare`): signals
-interact (a dose cue matters only when the question asks for a dose; a heading match only when
-the sentence's own overlap is weak), which a linear score cannot express.
+What trees gain, and why the linear scorer still ships (`eval/reports/train-trees`, 2026-12-07): on
+qa train's calibration split trees rank the answering sentence first for 0.715 of answerable
+questions against 0.691 for the linear listwise scorer, all of it on medquad, the suite most of the
+training questions come from (0.833 vs 0.776); on the corpora unlike their training data they lose:
+medquad-cancergov dev 0.738 vs 0.744, covid-qa 0.493 vs 0.511, and on the bundled corpus's own
+questions (eval/seeds dev, out of fold) 0.444 vs 0.611. A site with many gold questions of its own
+kind may find otherwise; `qa train`'s report measures both.
 
 The ensemble is stored as one table per field, trees padded to the same node count, and evaluated
 for all trees and rows at once, one tree level per step (each step a handful of numpy gathers over

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 KIND = "trees"
+# the stored tables, one row per tree, and the type of their cells
+TABLES = {"feature": int, "threshold": float, "left": int, "right": int, "value": float, "missing_left": bool}
 
 
 class TreeError(ValueError):
@@ -46,15 +48,11 @@ class TreeEnsemble:
     missing_left: tuple[tuple[bool, ...], ...]
 
     def __post_init__(self):
-        fields = ("feature", "threshold", "left", "right", "value", "missing_left")
-        if len({tuple(len(r) for r in getattr(self, k)) for k in fields}) != 1:
+        if len({tuple(len(r) for r in getattr(self, k)) for k in TABLES}) != 1:
             raise TreeError("tree tables differ in shape")
-        arrays = {}
-        for name, dtype in (("feature", np.int64), ("threshold", np.float64), ("left", np.int64),
-                            ("right", np.int64), ("value", np.float64), ("missing_left", bool)):
-            arrays[name] = _padded(getattr(self, name), dtype)
-        n_trees, n_nodes = arrays["feature"].shape
-        f, lo, hi = arrays["feature"], arrays["left"], arrays["right"]
+        t = {k: _padded(getattr(self, k), cast) for k, cast in TABLES.items()}
+        f, lo, hi = t["feature"], t["left"], t["right"]
+        n_trees, n_nodes = f.shape
         node = np.arange(n_nodes)[None, :]
         # a child always comes after its parent (so no walk can loop) and inside its tree
         bad = (f >= 0) & ((lo <= node) | (hi <= node) | (lo >= n_nodes) | (hi >= n_nodes))
@@ -63,15 +61,14 @@ class TreeEnsemble:
         # flat tables indexed by tree * n_nodes + node; a leaf (and padding) is its own child on both
         # sides, so a walk needs no leaf test: every row just takes `depth` steps
         flat = np.arange(n_trees * n_nodes).reshape(n_trees, n_nodes)
-        offset = flat[:, :1].T
+        root = flat[:, :1]
         inner = f >= 0
-        child = np.stack([np.where(inner, offset.T + lo, flat), np.where(inner, offset.T + hi, flat)], axis=-1)
-        object.__setattr__(self, "_feature", np.where(inner, f, 0).ravel())
-        object.__setattr__(self, "_threshold", np.where(inner, arrays["threshold"], np.inf).ravel())
-        object.__setattr__(self, "_missing_left", arrays["missing_left"].ravel())
-        object.__setattr__(self, "_child", child.ravel())  # [2 * node] left, [2 * node + 1] right
-        object.__setattr__(self, "_value", arrays["value"].ravel())
-        object.__setattr__(self, "_offset", offset)
+        child = np.stack([np.where(inner, root + lo, flat), np.where(inner, root + hi, flat)], axis=-1)
+        for name, table in (("_feature", np.where(inner, f, 0)), ("_threshold", np.where(inner, t["threshold"], np.inf)),
+                            ("_missing_left", t["missing_left"]), ("_value", t["value"]),
+                            ("_child", child)):  # _child[2 * node] left, [2 * node + 1] right
+            object.__setattr__(self, name, table.ravel())
+        object.__setattr__(self, "_offset", root.T)
         object.__setattr__(self, "_depth", _depth(f, lo, hi))
 
     def logits(self, x: np.ndarray) -> np.ndarray:
@@ -94,21 +91,19 @@ class TreeEnsemble:
 
     def to_dict(self) -> dict:
         return {"kind": KIND, "features": list(self.features), "baseline": self.baseline,
-                **{k: [list(r) for r in getattr(self, k)]
-                   for k in ("feature", "threshold", "left", "right", "value", "missing_left")}}
+                **{k: [list(r) for r in getattr(self, k)] for k in TABLES}}
 
     @classmethod
     def from_dict(cls, d: dict) -> TreeEnsemble:
-        def rows(k, cast):
-            return tuple(tuple(cast(v) for v in r) for r in d[k])
-
-        return cls(tuple(d["features"]), float(d["baseline"]), rows("feature", int), rows("threshold", float),
-                   rows("left", int), rows("right", int), rows("value", float), rows("missing_left", bool))
+        return cls(tuple(d["features"]), float(d["baseline"]),
+                   **{k: tuple(tuple(cast(v) for v in r) for r in d[k]) for k, cast in TABLES.items()})
 
 
-def _padded(rows: tuple[tuple, ...], dtype) -> np.ndarray:
+def _padded(rows: tuple[tuple, ...], cast: type) -> np.ndarray:
+    """The rows as one array, short trees padded (with -1, a leaf, for ints)."""
     width = max((len(r) for r in rows), default=0)
-    out = np.full((len(rows), width), -1 if dtype is np.int64 else 0, dtype=dtype)
+    dtype = {int: np.int64, float: np.float64, bool: np.bool_}[cast]
+    out = np.full((len(rows), width), -1 if cast is int else 0, dtype=dtype)
     for i, r in enumerate(rows):
         out[i, :len(r)] = r
     return out

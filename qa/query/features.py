@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -180,15 +180,15 @@ class TermWeights:
 
     terms: tuple[str, ...]
     weights: tuple[float, ...]
+    total: float = field(init=False)  # summed once: `share` runs for every candidate and signal
 
-    @property
-    def total(self) -> float:
-        return sum(self.weights)
+    def __post_init__(self):
+        object.__setattr__(self, "total", sum(self.weights))
 
-    def share(self, found: frozenset[str] | set[str], total: float | None = None) -> float:
-        total = self.total if total is None else total
+    def share(self, found: frozenset[str] | set[str]) -> float:
         # 1e-9, not 0: rare-term weights of a term in every candidate are exactly 0, and their
         # float sum may be a hair above it; an idf is never below ~0.5 / corpus size
+        total = self.total
         return sum(w for t, w in zip(self.terms, self.weights) if t in found) / total if total > 1e-9 else 0.0
 
 
@@ -243,9 +243,7 @@ def sentence_matrix(fx: FeatureIndex, q: QuestionTerms, q_vec: np.ndarray | None
     qw = fx.term_weights(q.typed)
     idf_of = dict(zip(qw.terms, qw.weights))
     q_w = qw.total or 1.0
-
-    def share(found) -> float:
-        return qw.share(found, q_w)
+    share = qw.share
 
     matched = [_matched(q, u.tokens) for u in units]
     ov = np.array([share(m) for m in matched])

@@ -70,7 +70,7 @@ def candidates(fit_items: list[Item], cal_items: list[Item], weights: np.ndarray
     ys = [i.y for i in train]
     out = {"hand-set": _measured(cal_items, _hand_set)}
     t = time.perf_counter()
-    rows_w = np.concatenate([np.full(len(x), w / max(1, len(x))) for x, w in zip(xs, weights)])
+    rows_w = Fit.row_weights(xs, weights)
     point = Fit.fit_logistic(np.concatenate(xs), np.concatenate(ys), SENTENCE_FEATURES, rows_w, l2)
     out["pointwise"] = _measured(cal_items, point.logits, time.perf_counter() - t)
     t = time.perf_counter()

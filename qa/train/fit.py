@@ -87,6 +87,13 @@ def fit_listwise(xs: list[np.ndarray], ys: list[np.ndarray], features: tuple[str
     return LinearModel(features, tuple(mean.tolist()), tuple(scale.tolist()), tuple(res.x[:-1].tolist()), 0.0)
 
 
+def row_weights(xs: list[np.ndarray], weights: np.ndarray | None = None) -> np.ndarray:
+    """Per candidate row, its question's weight spread over the question's candidates (pointwise fits
+    then weigh each question as the listwise fit does, however many candidates it has)."""
+    w_q = np.ones(len(xs)) if weights is None else np.asarray(weights, float)
+    return np.concatenate([np.full(len(x), w / max(1, len(x))) for x, w in zip(xs, w_q)])
+
+
 def fit_logistic(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], weights: np.ndarray | None = None,
                  l2: float = 1e-3) -> LinearModel:
     """Weighted logistic regression (L-BFGS, standardised inputs)."""

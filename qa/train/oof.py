@@ -69,11 +69,9 @@ def corpus_calibration(items: list[Item], source: str, l2: float, previous: Cali
         oof.logits.tolist(), oof.answerable.tolist(), oof.correct.tolist(),
         f"qa train: out-of-fold logits of {source} ({len(oof.qids)} original questions, {FOLDS} folds, "
         "mode hybrid-weighted)", previous, model_sha=model_sha)
+    top1 = {scorer: _top1(oof), **{k: _top1(out_of_fold(items, source, l2, k)) for k in compare if k != scorer}}
     report["out_of_fold"] = {"answerable": int(oof.answerable.sum()), "correct": int(oof.correct.sum()),
-                             "n": len(oof.qids), "scorer": scorer,
-                             "top1": _top1(oof)}
-    report["out_of_fold"]["top1_by_scorer"] = {scorer: _top1(oof), **{k: _top1(out_of_fold(items, source, l2, k))
-                                                                      for k in compare if k != scorer}}
+                             "n": len(oof.qids), "scorer": scorer, "top1_by_scorer": top1}
     return cal, report
 
 

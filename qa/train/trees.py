@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from qa.query.trees import TreeEnsemble
+from qa.train.fit import row_weights
 
 # 150 rounds of depth <= 6: `TreeEnsemble.logits` steps one level at a time, so depth, not leaf
 # count, sets its cost; qa.train.compare measured 200 unbounded-depth rounds at 0.716 top-1
@@ -20,8 +21,7 @@ def fit_trees(xs: list[np.ndarray], ys: list[np.ndarray], features: tuple[str, .
               weights: np.ndarray | None = None) -> TreeEnsemble:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    w_q = np.ones(len(xs)) if weights is None else np.asarray(weights, float)
-    rows_w = np.concatenate([np.full(len(x), w / max(1, len(x))) for x, w in zip(xs, w_q)])
+    rows_w = row_weights(xs, weights)
     gb = HistGradientBoostingClassifier(**SETTINGS)
     gb.fit(np.concatenate(xs), np.concatenate(ys) > 0, sample_weight=rows_w * len(rows_w))
     return from_sklearn(gb, features)

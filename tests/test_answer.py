@@ -103,3 +103,18 @@ def _hits(fx):
 def test_the_title_line_is_a_stored_unit_so_the_heading_rule_is_what_keeps_it_out(fx):
     row = _row(fx, "Anaphylaxis in adults")
     assert fx.unit(row).is_heading
+
+
+def _question_features(fx, question: str, feature: str = "idf_overlap") -> dict[str, float]:
+    an = analyse(fx, _variant(feature), question, question, None, _hits(fx), AnswerParams())
+    return dict(zip(QUESTION_FEATURES, an.question_features.tolist()))
+
+
+def test_a_near_miss_question_shows_the_specific_term_no_candidate_holds(fx):
+    """'glucagon' is in no candidate: the rarest missing term is at the corpus's largest idf, while
+    the question the text answers lacks nothing."""
+    near = _question_features(fx, "glucagon IM in anaphylaxis")
+    answered = _question_features(fx, "adrenaline IM in anaphylaxis")
+    assert near["missing_rare"] == pytest.approx(1.0)
+    assert near["best_missing"] == pytest.approx(1.0)
+    assert answered["missing_rare"] == answered["best_missing"] == 0.0

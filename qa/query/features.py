@@ -38,7 +38,7 @@ SENTENCE_FEATURES = (
 )
 QUESTION_FEATURES = (
     "best", "second", "margin", "best_cos", "max_cos", "best_overlap", "cover_any", "unseen",
-    "agree_docs", "question_length", "candidates", "top_fused",
+    "agree_docs", "question_length", "candidates", "top_fused", "missing_rare", "best_missing",
 )
 COSINE_SENTENCE = ("cos", "cos_gap", "cos_rank", "neighbour_cos")
 COSINE_QUESTION = ("best_cos", "max_cos")
@@ -121,14 +121,14 @@ class FeatureIndex:
             vocab, df, n = {}, np.zeros(0), 1
         self.vocab = vocab
         self._idf = {t: math.log(1 + (n - df[i] + 0.5) / (df[i] + 0.5)) for t, i in vocab.items() if i < len(df)}
-        self._max_idf = math.log(1 + (n + 0.5) / 0.5)
+        self.max_idf = math.log(1 + (n + 0.5) / 0.5)
         self.avg_len = 12.0
         self.unit = lru_cache(maxsize=cache_size)(self._unit)
         self._headings = lru_cache(maxsize=cache_size // 4)(self._heading_tokens)
 
     def idf(self, token: str) -> float:
         """Unknown tokens weigh as the rarest known ones: a term the corpus lacks matters."""
-        return self._idf.get(token, self._max_idf)
+        return self._idf.get(token, self.max_idf)
 
     def _unit(self, row: int) -> Unit:
         d = self.data
@@ -297,7 +297,7 @@ def question_vector(fx: FeatureIndex, q: QuestionTerms, sent: np.ndarray, logits
     """len(QUESTION_FEATURES) float32: how strong, how clear and how complete the best evidence is."""
     if len(logits) == 0:
         return np.array([-10.0, -10.0, 0.0, 0.0, 0.0, 0.0, 0.0, _unseen(fx, q), 0.0,
-                         math.log1p(len(q.typed)), 0.0, 0.0], dtype=np.float32)
+                         math.log1p(len(q.typed)), 0.0, 0.0, 1.0, 1.0], dtype=np.float32)
     order = np.argsort(-logits, kind="stable")
     best, second = float(logits[order[0]]), float(logits[order[1]]) if len(order) > 1 else float(logits[order[0]]) - 5
     col = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
@@ -309,7 +309,38 @@ def question_vector(fx: FeatureIndex, q: QuestionTerms, sent: np.ndarray, logits
         best, second, best - second, sent[order[0], col["cos"]], sent[:, col["cos"]].max(),
         sent[order[0], col["idf_overlap"]], fx.weighted_share(q.typed, covered), _unseen(fx, q),
         min(len(docs), 3) / 3, math.log1p(len(q.typed)), math.log1p(len(cands)), hits[0].score if hits else 0.0,
+        _rarest_missing(fx, q, covered), _rarest_missing(fx, q, _passage_terms(fx, q, cands[order[0]][0])),
     ], dtype=np.float32)
+
+
+def _rarest_missing(fx: FeatureIndex, q: QuestionTerms, found: set[str]) -> float:
+    """The idf of the rarest question term ``found`` lacks, over the corpus's largest idf (0: none
+    lacking). A near miss ("gilteritinib dose in relapsed FLT3 AML" over a text on FLT3 AML that never
+    names gilteritinib) covers most of the question's weight, but not its one specific term. A
+    compound ("flt3-itd") whose parts are all found is not lacking: texts write it apart or reworded
+    ("FLT3 ... ITD"), and its parts are question terms of their own.
+
+    >>> fx = FeatureIndex.__new__(FeatureIndex); fx._idf, fx.max_idf = {"itd": 4.0, "flt3-itd": 8.0}, 8.0
+    >>> q = QuestionTerms.of("FLT3-ITD dose", "FLT3-ITD dose")
+    >>> _rarest_missing(fx, q, {"flt3", "itd", "dose"}), _rarest_missing(fx, q, {"flt3", "dose"})
+    (0.0, 1.0)
+    """
+    return max((fx.idf(t) for t in q.typed if not _holds(found, t)), default=0.0) / fx.max_idf
+
+
+def _holds(found: set[str], term: str) -> bool:
+    parts = tokenize(term)[1:]  # a compound's parts (tokenize gives the compound first)
+    return term in found or bool(parts) and all(p in found for p in parts)
+
+
+def _passage_terms(fx: FeatureIndex, q: QuestionTerms, row: int) -> set[str]:
+    """The question terms the passage of sentence ``row`` holds, in any sentence or its headings."""
+    c = fx.data.chunks[int(fx.data.sentences.chunk[row])]
+    found: set[str] = set()
+    for r in range(c.sent_lo, c.sent_hi):
+        u = fx.unit(r)
+        found |= _matched(q, u.tokens | u.section_tokens | u.title_tokens)
+    return found
 
 
 def _unseen(fx: FeatureIndex, q: QuestionTerms) -> float:

@@ -12,9 +12,11 @@ on. Only original (not perturbed) answerable questions of the hybrid variant are
 
 Prints one row per setting: the mean top-1 of each held-out group with its n, and the mean of the
 three (the figure a setting is chosen by, as `qa/train/run.py`'s SOURCE_WEIGHT comment records).
-With ``--abstainer-weights`` it fits the scorer as qa train does, then the abstainer with each
-seeds weight, and prints on each calibration group (which the abstainer never fits on) the AUROC of
-its logit for "first citation correct" and the wrong share among the 70% most confident answers.
+With ``--abstainer-weights`` (or ``--abstainer-ablation``: with and without the near-miss question
+features) it fits the scorer as qa train does, then each abstainer, and prints on each calibration
+group (which the abstainer never fits on) and on the seeds dev questions out of fold: the AUROC of
+its logit for "first citation correct", the wrong share among the 70% most confident answers, and
+the AUROC for answerable against unanswerable where a group has both.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ from qa.eval.metrics import auroc
 from qa.query.features import QUESTION_FEATURES, SENTENCE_FEATURES
 from qa.train import fit as Fit
 from qa.train.compare import first_choice_hits
-from qa.train.run import (ROLES, TrainSettings, _question_rows, _source_weights, _trainable, _xy, collect_all,
-                          fit_scorers, fold_of)
+from qa.train.run import (FOLDS, ROLES, TrainSettings, _question_rows, _source_weights, _trainable, _xy,
+                          collect_all, fit_scorers, fold_of)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,8 +88,10 @@ def abstainer_cv(items, settings: list[tuple[str, float, tuple[str, ...]]], l2: 
                    ("seeds cal", "seeds")):
         its = [i for i in cal if i.source == src]
         groups[g] = (*_question_rows(its, lambda it: scorer), np.array([i.answerable for i in its]))
-    # every original seeds dev question, out of fold: its logit from an abstainer (and scorer) fitted
-    # without its third of the seeds (76 questions, 22 unanswerable near misses and out-of-corpus ones)
+    # every original seeds dev question, out of fold: its logit from an abstainer fitted without its
+    # third of the seeds, over features from a scorer fitted without it (76 questions, 22 of them
+    # unanswerable). Not fully nested: the abstainer's own training rows come from scorers that saw
+    # that third (qa/train/oof.py refits everything; ~3 min against seconds here)
     seeds = [i for i in items if i.source == "seeds" and "~" not in i.qid and "#" not in i.qid]
     sx, sy = _question_rows(seeds, lambda it: folds[fold_of(it.qid)])
     s_fold = np.array([fold_of(i.qid) for i in seeds])
@@ -99,7 +103,7 @@ def abstainer_cv(items, settings: list[tuple[str, float, tuple[str, ...]]], l2: 
         w = _source_weights(fit_items, {"seeds": sw})
         ab = Fit.fit_logistic(qf[:, cols], ok, used, w, l2)
         oof = np.zeros(len(seeds))
-        for k in range(3):
+        for k in range(FOLDS):
             keep = fit_fold != k
             ab_k = Fit.fit_logistic(qf[keep][:, cols], ok[keep], used, w[keep], l2)
             oof[s_fold == k] = ab_k.logits(sx[s_fold == k][:, cols])

@@ -118,3 +118,23 @@ def test_a_near_miss_question_shows_the_specific_term_no_candidate_holds(fx):
     assert near["missing_rare"] == pytest.approx(1.0)
     assert near["best_missing"] == pytest.approx(1.0)
     assert answered["missing_rare"] == answered["best_missing"] == 0.0
+
+
+@pytest.fixture(scope="module")
+def two_docs(tmp_path_factory):
+    from conftest import FakeEmbedder
+
+    root = tmp_path_factory.mktemp("near")
+    (root / "c").mkdir()
+    (root / "c" / "midostaurin.txt").write_text("Midostaurin in AML\n\nGive midostaurin 50 mg twice daily on days 8-21.\n")
+    (root / "c" / "gilteritinib.txt").write_text("Gilteritinib\n\nThe gilteritinib dose is set by the treating team.\n")
+    build_index(root / "c", root / "idx", FakeEmbedder())
+    return FeatureIndex(load_index(root / "idx"))
+
+
+def test_best_missing_sees_a_term_held_elsewhere_but_not_in_the_chosen_passage(two_docs):
+    # the dose cue picks the midostaurin sentence (it holds "50 mg"); "gilteritinib" and "dose" are
+    # only in the other document, so nothing is missing overall but the chosen passage lacks both
+    f = _question_features(two_docs, "gilteritinib dose", feature="dose_match")
+    assert f["missing_rare"] == 0.0
+    assert f["best_missing"] > 0.0

@@ -91,7 +91,7 @@ def _item(engine: Engine, q: Query, text: str, vec, mode: str, source: str, spli
 def _fully_covered(fx, terms: QuestionTerms, cands: list[tuple[int, int]]) -> bool:
     for row, _ in cands:
         u = fx.unit(row)
-        if fx.weighted_share(terms.typed, u.tokens | u.section_tokens | u.title_tokens) >= 0.999:
+        if fx.weighted_share(terms.typed, u.with_headings) >= 0.999:
             return True
     return False
 

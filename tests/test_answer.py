@@ -138,3 +138,21 @@ def test_best_missing_sees_a_term_held_elsewhere_but_not_in_the_chosen_passage(t
     f = _question_features(two_docs, "gilteritinib dose", feature="dose_match")
     assert f["missing_rare"] == 0.0
     assert f["best_missing"] > 0.0
+
+
+def test_list_items_run_together_in_one_unit_are_counted(tmp_path):
+    from conftest import FakeEmbedder
+
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "kp.txt").write_text(
+        "Colon cancer\n\nKey Points\n- Colon cancer forms in the colon. - Tests of the colon find it. - Age is a risk.\n\n"
+        "A colonoscopy is used to diagnose colon cancer.\n")
+    build_index(tmp_path / "c", tmp_path / "idx", FakeEmbedder())
+    fx = FeatureIndex(load_index(tmp_path / "idx"))
+    an = analyse(fx, _variant("inline_items"), "diagnose colon cancer", "diagnose colon cancer", None, _hits(fx),
+                 AnswerParams())
+    col = SENTENCE_FEATURES.index("inline_items")
+    value = {fx.data.sentence_text(r).strip()[:12]: float(x[col]) for r, x in zip(an.rows, an.sentence_features)}
+    run_together = [v for k, v in value.items() if k.startswith(("Key Points", "Colon cancer f"))]
+    assert run_together and max(run_together) > 0.0, value
+    assert value["A colonoscop"] == 0.0

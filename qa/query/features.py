@@ -34,7 +34,7 @@ SENTENCE_FEATURES = (
     "title_overlap", "heading_match", "bigram", "bm25", "dose_match", "time_match", "number_match", "has_number",
     "fused", "passage_rank", "bm25_rank", "dense_rank", "neighbour_cos", "neighbour_overlap",
     "first_in_chunk", "position", "length", "short", "list_item", "lead_in", "heading_like",
-    "anaphor", "question_mark",
+    "anaphor", "question_mark", "inline_items",
 )
 QUESTION_FEATURES = (
     "best", "second", "margin", "best_cos", "max_cos", "best_overlap", "cover_any", "unseen",
@@ -50,6 +50,9 @@ _TIME = re.compile(
     r"cycles?|stage|phase|before|after|during|until|q\d+h|bid|tid|qid)\b", re.I)
 _NUMBER = re.compile(r"\d")
 _ITEM_MARK = re.compile(r"(?:^|\n)[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]+$")
+# list items run together in one unit: "Key Points\n- X is a cancer. - Tests ... diagnose X. - ..." is
+# one paragraph in medquad's cancer.gov pages, a unit that holds every question's terms
+_INLINE_ITEM = re.compile(r"(?:^|\s)[-*\u2022]\s")
 _ANAPHOR = re.compile(r"^(?:it|this|these|they|such|that|those|he|she|its|their|both|the latter|the former)\b", re.I)
 _Q_DOSE = re.compile(r"\b(?:dose|doses|dosing|dosage|how much|mg|amount|strength)\b", re.I)
 _Q_TIME = re.compile(r"\b(?:when|which days?|what days?|how long|how often|schedule|duration|timing|day|days|frequency)\b", re.I)
@@ -83,7 +86,8 @@ class Unit:
     section_tokens: frozenset[str]
     title_tokens: frozenset[str]
     heading_tokens: frozenset[str]  # the innermost heading's own words ("Signs and symptoms")
-    static: tuple[float, ...]  # has_number, length, short, list_item, lead_in, heading_like, anaphor, question_mark
+    static: tuple[float, ...]  # has_number, length, short, list_item, lead_in, heading_like, anaphor, question_mark,
+    #                            inline_items
     dose: bool
     time: bool
 
@@ -151,7 +155,8 @@ class FeatureIndex:
         heading_like = not item and words <= 10 and stripped[-1:] not in ".!?:;)" and not _NUMBER.search(text)
         static = (float(bool(_NUMBER.search(text))), min(1.0, math.log1p(len(text)) / math.log(400)),
                   float(len(text) < 40), float(item), float(stripped.endswith(":")), float(heading_like),
-                  float(bool(_ANAPHOR.match(text))), float(stripped.endswith("?")))
+                  float(bool(_ANAPHOR.match(text))), float(stripped.endswith("?")),
+                  math.log1p(len(_INLINE_ITEM.findall(text))))
         section, heading, title = self._headings(chunk_row)
         return Unit(frozenset(toks), _bigrams(toks), counts, len(toks), section, title, heading, static,
                     has_dose(text), has_time(text))

@@ -79,7 +79,9 @@ def fold_of(qid: str, k: int = FOLDS) -> int:
 # nothing fits on) on 2026-12-06: mean top-1 of the three 0.635 / 0.644 / 0.618 / 0.600 at weights
 # 2 / 5 / 10 / 20 (seeds 0.574 / 0.611 / 0.556 / 0.519, cancergov 0.802 / 0.796 / 0.785 / 0.790).
 # A trial list-context feature (a lead-in's best item overlap, an item's lead-in's) added nothing
-# (0.640 at weight 5), so it is not a feature.
+# (0.640 at weight 5), so it is not a feature. `inline_items` (list items run together in one unit)
+# was tried the same way on 2026-12-07 and kept: cancergov dev 0.787 -> 0.802, seeds 0.556 and
+# covid-qa 0.520 unchanged (indexes of an AVX-512 EPYC).
 SOURCE_WEIGHT = {"seeds": 5.0}
 # The abstainer weighs every source alike (eval/answer_cv.py --abstainer-weights, 2026-12-06): the
 # seeds' weight 5 there lowered its AUROC for "first citation correct" on every calibration group it

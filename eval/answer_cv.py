@@ -76,45 +76,59 @@ def _held_out(items, model) -> float:
 
 def abstainer_cv(items, settings: list[tuple[str, float, tuple[str, ...]]], l2: float) -> None:
     """Abstainer settings (label, seeds weight, question features used), judged on calibration groups
-    it never fits on: AUROC of its logit for "first citation correct", the wrong share among the 70%
-    most confident, and (where a group has unanswerable questions) AUROC for answerable vs not."""
+    it never fits on and on the seeds dev questions out of fold: AUROC of its logit for "first
+    citation correct", the wrong share among the 70% most confident, and (where a group has
+    unanswerable questions) AUROC for answerable vs not."""
     fit_items = [i for i in items if i.split == "fit"]
     train = _trainable(fit_items)
     scorer, folds = fit_scorers(train, _source_weights(train), l2)
     qf, ok = _question_rows(fit_items, lambda it: folds[fold_of(it.qid)])
+    groups = _calibration_groups(items, scorer)
+    seeds = [i for i in items if i.source == "seeds" and "~" not in i.qid and "#" not in i.qid]
+    sx, sy = _question_rows(seeds, lambda it: folds[fold_of(it.qid)])
+    s_answerable = np.array([i.answerable for i in seeds])
+    print(f"{'abstainer setting':<28}" + "  ".join(f"{g + ' auroc / risk@70% / ans-vs-not':>44}"
+                                                  for g in [*groups, "seeds dev oof"]))
+    for label, sw, used in settings:
+        cols = [QUESTION_FEATURES.index(f) for f in used]
+        w = _source_weights(fit_items, {"seeds": sw})
+        ab = Fit.fit_logistic(qf[:, cols], ok, used, w, l2)
+        cells = [_cell(ab.logits(x[:, cols]), y, answerable) for x, y, answerable in groups.values()]
+        oof = _seeds_out_of_fold(fit_items, qf[:, cols], ok, w, seeds, sx[:, cols], used, l2)
+        cells.append(_cell(oof, sy, s_answerable))
+        print(f"{label:<28}" + "  ".join(f"{c:>44}" for c in cells))
+
+
+def _calibration_groups(items, scorer) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(question features, first choice correct, answerable) of each source's original calibration questions."""
     cal = [i for i in items if i.split == "calibrate" and "~" not in i.qid]
     groups = {}
     for g, src in (("covid-qa cal", "covid-qa"), ("cancergov dev", "medquad-cancergov"), ("medquad cal", "medquad"),
                    ("seeds cal", "seeds")):
         its = [i for i in cal if i.source == src]
         groups[g] = (*_question_rows(its, lambda it: scorer), np.array([i.answerable for i in its]))
-    # every original seeds dev question, out of fold: its logit from an abstainer fitted without its
-    # third of the seeds, over features from a scorer fitted without it (76 questions, 22 of them
-    # unanswerable). Not fully nested: the abstainer's own training rows come from scorers that saw
-    # that third (qa/train/oof.py refits everything; ~3 min against seconds here)
-    seeds = [i for i in items if i.source == "seeds" and "~" not in i.qid and "#" not in i.qid]
-    sx, sy = _question_rows(seeds, lambda it: folds[fold_of(it.qid)])
-    s_fold = np.array([fold_of(i.qid) for i in seeds])
+    return groups
+
+
+def _seeds_out_of_fold(fit_items, qf, ok, w, seeds, sx, used, l2) -> np.ndarray:
+    """Every original seeds dev question's logit from an abstainer fitted without its third of the
+    seeds, over features from a scorer fitted without it (``sx``; 76 questions, 22 unanswerable).
+    Not fully nested: the abstainer's own training rows come from scorers that saw that third
+    (qa/train/oof.py refits everything; ~3 min against seconds here)."""
     fit_fold = np.array([fold_of(i.qid) if i.source == "seeds" else -1 for i in fit_items])
-    groups["seeds dev oof"] = (sx, sy, np.array([i.answerable for i in seeds]))
-    print(f"{'abstainer setting':<28}" + "  ".join(f"{g + ' auroc / risk@70% / ans-vs-not':>44}" for g in groups))
-    for label, sw, used in settings:
-        cols = [QUESTION_FEATURES.index(f) for f in used]
-        w = _source_weights(fit_items, {"seeds": sw})
-        ab = Fit.fit_logistic(qf[:, cols], ok, used, w, l2)
-        oof = np.zeros(len(seeds))
-        for k in range(FOLDS):
-            keep = fit_fold != k
-            ab_k = Fit.fit_logistic(qf[keep][:, cols], ok[keep], used, w[keep], l2)
-            oof[s_fold == k] = ab_k.logits(sx[s_fold == k][:, cols])
-        cells = []
-        for g, (x, y, answerable) in groups.items():
-            z = oof if g == "seeds dev oof" else ab.logits(x[:, cols])
-            top = np.argsort(-z, kind="stable")[: max(1, int(round(0.7 * len(z))))]
-            sep = auroc(z.tolist(), answerable.tolist()) if 0 < answerable.sum() < len(answerable) else None
-            cells.append(f"{auroc(z.tolist(), y.tolist()) or float('nan'):.3f} / {1 - y[top].mean():.3f} / "
-                         f"{sep if sep is not None else float('nan'):.3f} (n={len(z)})")
-        print(f"{label:<28}" + "  ".join(f"{c:>44}" for c in cells))
+    s_fold = np.array([fold_of(i.qid) for i in seeds])
+    out = np.zeros(len(seeds))
+    for k in range(FOLDS):
+        keep = fit_fold != k
+        out[s_fold == k] = Fit.fit_logistic(qf[keep], ok[keep], used, w[keep], l2).logits(sx[s_fold == k])
+    return out
+
+
+def _cell(z: np.ndarray, correct: np.ndarray, answerable: np.ndarray) -> str:
+    top = np.argsort(-z, kind="stable")[: max(1, int(round(0.7 * len(z))))]
+    sep = auroc(z.tolist(), answerable.tolist()) if 0 < answerable.sum() < len(answerable) else None
+    return (f"{auroc(z.tolist(), correct.tolist()) or float('nan'):.3f} / {1 - correct[top].mean():.3f} / "
+            f"{sep if sep is not None else float('nan'):.3f} (n={len(z)})")
 
 
 # Question features added on 2026-12-07 for near misses (compared with `--abstainer-ablation`). Two

@@ -19,11 +19,11 @@ def data(tmp_path_factory):
     return Engine.load(out, FakeEmbedder()).data
 
 
-
 def _conf(cal: Calibration, answer):
     """The confidence ``cal`` gives the answer's score: ``raw_score`` is shown rounded to 4 places
     and confidence comes from the unrounded one, so the two may differ in the 4th place."""
     return pytest.approx(cal.confidence(answer.raw_score), abs=2e-4)
+
 
 def test_a_site_calibration_replaces_the_hybrid_one_only(data):
     e = Engine(data, FakeEmbedder(), calibration=SITE)

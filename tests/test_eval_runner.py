@@ -218,3 +218,24 @@ def test_ranking_metrics_read_past_the_passages_an_answer_shows(suite, fake_embe
     engine, *_ = load_engine(suite, fake_embedder, settings, tmp_path / "c")
     rows = run_questions(engine, suite, settings)["hybrid-weighted"]
     assert max(len(r.doc_ranking) for r in rows) == len(DOCS)  # every document fused, not top_k=1
+
+
+def test_evidence_without_an_offset_is_every_place_its_text_stands():
+    """medquad gives no offsets, and a one-sentence answer often stands twice in its page (the "Key
+    Points" list and the section body): a quote of either copy is a quote of the gold answer."""
+    from types import SimpleNamespace
+
+    from qa.eval import metrics as M
+    from qa.eval.suites import Evidence, Query
+
+    text = "Key Points\n- The cause is unknown. - Tests find it.\n\n## Causes\n\nThe cause is unknown.\n"
+    engine = SimpleNamespace(document=lambda doc_id: SimpleNamespace(text=text) if doc_id == "d" else None)
+    sentence = "The cause is unknown."
+    first, body = text.index(sentence), text.rindex(sentence)
+    q = Query("q", "what causes it", evidence=(Evidence("d", sentence),))
+    gold = resolve_evidence(engine, q)
+    assert [(g[1], g[2]) for g in gold] == [(first, first + len(sentence)), (body, body + len(sentence))]
+    assert M.span_hits("d", body, body + len(sentence), sentence, gold)  # the section body's copy counts
+    # with an offset, only the occurrence nearest it
+    q = Query("q", "what causes it", evidence=(Evidence("d", sentence, start=body - 1),))
+    assert [g[1] for g in resolve_evidence(engine, q)] == [body]

@@ -80,7 +80,11 @@ def resolve_evidence(engine: Engine, q: Query) -> list[GoldSpan]:
 
     The suite's offsets refer to its raw text; qa stores NFKC text without leading newlines, so
     the evidence text is located in the stored text, taking the occurrence nearest the given
-    offset. Evidence whose text is not found keeps no offsets and is matched by containment.
+    offset. Evidence given without an offset is every place its text occurs: medquad's one-sentence
+    answers often stand twice in their page, in the "Key Points" list and in the section body (92
+    of medquad-cancergov's 729 evidence texts), and quoting either copy quotes the gold answer.
+    (Until 2026-12-08 only the first occurrence counted, which judged a quote of the section body
+    wrong.) Evidence whose text is not found keeps no offsets and is matched by containment.
     """
     from qa.ingest.corpus import nfkc
 
@@ -100,8 +104,10 @@ def resolve_evidence(engine: Engine, q: Query) -> list[GoldSpan]:
         if not hits:
             out.append((ev.doc_id, None, None, text))
             continue
-        want = (ev.start + lead) if ev.start is not None else hits[0]
-        s = min(hits, key=lambda h: abs(h - want))
+        if ev.start is None:
+            out.extend((ev.doc_id, h, h + len(core), core) for h in hits)
+            continue
+        s = min(hits, key=lambda h: abs(h - (ev.start + lead)))
         out.append((ev.doc_id, s, s + len(core), core))
     return out
 
